@@ -1,0 +1,177 @@
+// util/log.cc - see util/log.h.
+#include "util/log.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+namespace pftls::log {
+namespace {
+
+struct State {
+  std::string tag = "pftls";
+  int facility = LOG_MAIL;
+  bool to_syslog = false;
+  bool to_stderr = false;
+  int verbose = 0;
+  std::function<void()> fatal_hook;
+  CaptureFn capture;
+  bool in_fatal = false;
+};
+
+State& S() {
+  static State s;
+  return s;
+}
+
+std::string VFormat(const char* fmt, va_list ap) {
+  char buf[kMaxRecord];
+  int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+  if (n < 0) return std::string("(log format error)");
+  size_t len = static_cast<size_t>(n) < sizeof(buf) ? static_cast<size_t>(n) : sizeof(buf) - 1;
+  std::string out(buf, len);
+  for (char& c : out) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) c = '?';
+  }
+  return out;
+}
+
+const char* Prefix(Level level) {
+  switch (level) {
+    case Level::kInfo: return "";
+    case Level::kWarning: return "warning: ";
+    case Level::kError: return "error: ";
+    case Level::kFatal: return "fatal: ";
+    case Level::kPanic: return "panic: ";
+  }
+  return "";
+}
+
+int Priority(Level level) {
+  switch (level) {
+    case Level::kInfo: return LOG_INFO;
+    case Level::kWarning: return LOG_WARNING;
+    case Level::kError: return LOG_ERR;
+    case Level::kFatal: return LOG_CRIT;
+    case Level::kPanic: return LOG_CRIT;
+  }
+  return LOG_INFO;
+}
+
+void Emit(Level level, const std::string& text) {
+  State& s = S();
+  int saved_errno = errno;
+  if (s.capture) {
+    s.capture(level, text);
+    errno = saved_errno;
+    return;
+  }
+  if (s.to_syslog) syslog(s.facility | Priority(level), "%s%s", Prefix(level), text.c_str());
+  if (s.to_stderr || !s.to_syslog) {
+    std::string line = s.tag + ": " + Prefix(level) + text + "\n";
+    // One write per record so concurrent processes do not interleave lines.
+    ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
+    (void)ignored;
+  }
+  errno = saved_errno;
+}
+
+void VEmit(Level level, const char* fmt, va_list ap) { Emit(level, VFormat(fmt, ap)); }
+
+}  // namespace
+
+void Open(std::string_view syslog_name, std::string_view process, int facility) {
+  State& s = S();
+  s.tag = std::string(syslog_name);
+  if (!process.empty()) s.tag += "/" + std::string(process);
+  s.facility = facility;
+  closelog();
+  // The tag string must outlive openlog(): it is owned by the static State.
+  openlog(s.tag.c_str(), LOG_PID | LOG_NDELAY, facility);
+  s.to_syslog = true;
+}
+
+void SetStderr(bool on) { S().to_stderr = on; }
+void SetSyslog(bool on) { S().to_syslog = on; }
+const std::string& Tag() { return S().tag; }
+
+int FacilityByName(std::string_view name) {
+  static const struct { const char* name; int value; } kTable[] = {
+      {"auth", LOG_AUTH},     {"authpriv", LOG_AUTHPRIV}, {"cron", LOG_CRON},
+      {"daemon", LOG_DAEMON}, {"kern", LOG_KERN},         {"lpr", LOG_LPR},
+      {"mail", LOG_MAIL},     {"news", LOG_NEWS},         {"syslog", LOG_SYSLOG},
+      {"user", LOG_USER},     {"uucp", LOG_UUCP},         {"local0", LOG_LOCAL0},
+      {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2},     {"local3", LOG_LOCAL3},
+      {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},     {"local6", LOG_LOCAL6},
+      {"local7", LOG_LOCAL7},
+  };
+  for (const auto& f : kTable)
+    if (name == f.name) return f.value;
+  return -1;
+}
+
+int Verbose() { return S().verbose; }
+void AddVerbose() { ++S().verbose; }
+void SetVerbose(int level) { S().verbose = level; }
+void SetFatalHook(std::function<void()> hook) { S().fatal_hook = std::move(hook); }
+void SetCaptureForTest(CaptureFn fn) { S().capture = std::move(fn); }
+
+void Info(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  VEmit(Level::kInfo, fmt, ap);
+  va_end(ap);
+}
+
+void Warn(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  VEmit(Level::kWarning, fmt, ap);
+  va_end(ap);
+}
+
+void Error(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  VEmit(Level::kError, fmt, ap);
+  va_end(ap);
+}
+
+void Fatal(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  VEmit(Level::kFatal, fmt, ap);
+  va_end(ap);
+  State& s = S();
+  if (s.fatal_hook && !s.in_fatal) {
+    s.in_fatal = true;
+    s.fatal_hook();
+  }
+  exit(1);
+}
+
+void Panic(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  VEmit(Level::kPanic, fmt, ap);
+  va_end(ap);
+  abort();
+}
+
+std::string Format(const char* fmt, ...) {
+  char buf[kMaxRecord];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  if (n < 0) return std::string();
+  return std::string(buf, static_cast<size_t>(n) < sizeof(buf) ? static_cast<size_t>(n) : sizeof(buf) - 1);
+}
+
+}  // namespace pftls::log
