@@ -4,8 +4,8 @@
 # directories (master proxy mgr front keytool). Every *.cc in them is built
 # into build/lib/libpftls.a except files named NAME_main.cc, each of which is
 # the entry point of the program build/bin/NAME. Test helper programs live in
-# t/tools/NAME_main.cc and go to build/t/bin/NAME. Unit tests are every
-# t/unit/**/*_test.cc, linked into build/t/unit_tests (GoogleTest), and again
+# t/tools/NAME_main.cc and go to build/t/bin/NAME. Unit tests are all .cc
+# files under t/unit (tests are *_test.cc), linked into build/t/unit_tests (GoogleTest), and again
 # with ASan+UBSan into build/asan/t/unit_tests.
 #
 # Further targets come from mk/*.mk fragments (fuzzing, e2e suites, bench).
@@ -32,7 +32,7 @@ MAIN_SRC     := $(filter %_main.cc,$(ALL_SRC))
 LIB_SRC      := $(filter-out %_main.cc,$(ALL_SRC))
 TOOL_SRC     := $(sort $(wildcard t/tools/*_main.cc))
 TOOL_LIB_SRC := $(filter-out %_main.cc,$(sort $(wildcard t/tools/*.cc)))
-UNIT_SRC     := $(sort $(shell find t/unit -name '*_test.cc' 2>/dev/null))
+UNIT_SRC     := $(sort $(shell find t/unit -name '*.cc' 2>/dev/null))
 
 PROGRAMS     := $(patsubst %_main.cc,$(BUILD)/bin/%,$(notdir $(MAIN_SRC)))
 TOOLS        := $(patsubst %_main.cc,$(BUILD)/t/bin/%,$(notdir $(TOOL_SRC)))
