@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <csignal>
 #include <cerrno>
 #include <cstring>
 
@@ -25,7 +26,10 @@ timeval ToTimeval(std::chrono::steady_clock::duration d) {
 }  // namespace
 
 AsyncClient::AsyncClient(event_base* base, AsyncClientOptions options)
-    : base_(base), opts_(std::move(options)), timer_(evtimer_new(base, &AsyncClient::TimerCb, this)) {}
+    : base_(base), opts_(std::move(options)), timer_(evtimer_new(base, &AsyncClient::TimerCb, this)) {
+  // libevent writes with writev(): a server that hung up must not kill us.
+  signal(SIGPIPE, SIG_IGN);
+}
 
 AsyncClient::~AsyncClient() { *alive_ = false; }
 

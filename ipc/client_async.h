@@ -41,7 +41,8 @@
  * SECURITY
  *	A malformed reply, extra bytes after a reply, unsolicited bytes or a
  *	wrong announcement fail the request (no retry) and close the
- *	connection, with one warning.
+ *	connection, with one warning. Constructing an AsyncClient sets
+ *	SIGPIPE to SIG_IGN (libevent writes with writev()).
  * DIAGNOSTICS
  *	"warning: <path>: <reason>" for protocol violations; other errors go
  *	to the callback.

@@ -1,6 +1,7 @@
 // ipc/server.cc - see ipc/server.h.
 #include "ipc/server.h"
 
+#include <csignal>
 #include <cerrno>
 #include <cstring>
 
@@ -187,7 +188,10 @@ void Connection::TimerCb(evutil_socket_t, short, void* arg) { static_cast<Connec
 // ---- Server
 
 Server::Server(event_base* base, UniqueFd listen_fd, ServerOptions options, std::vector<Route> routes)
-    : base_(base), opts_(std::move(options)), routes_(std::move(routes)), listen_fd_(std::move(listen_fd)) {}
+    : base_(base), opts_(std::move(options)), routes_(std::move(routes)), listen_fd_(std::move(listen_fd)) {
+  // libevent writes with writev(): a peer that hung up must not kill us.
+  signal(SIGPIPE, SIG_IGN);
+}
 
 Server::~Server() { Stop(); }
 

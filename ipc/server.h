@@ -55,7 +55,9 @@
  *	Peers are hostile: a malformed record, an oversized record, an
  *	unknown route, a missed deadline or a handler's Next::kClose drop
  *	only that peer; a violation is logged once as a warning. The server
- *	never passes or accepts descriptors itself.
+ *	never passes or accepts descriptors itself. Constructing a Server
+ *	sets SIGPIPE to SIG_IGN (libevent writes with writev()), so a peer
+ *	that hangs up yields EPIPE instead of killing the process.
  * DIAGNOSTICS
  *	"warning: <service>: <name>: <reason>; dropping connection".
  * CONFIGURATION PARAMETERS
