@@ -146,5 +146,28 @@ TEST(ConfigExpand, ValidateAll) {
   EXPECT_NE(s.error().find("main.cf, line 2: parameter b"), std::string::npos) << s.error();
 }
 
+// Hostile-looking input: random texts over the syntax characters must give
+// a value or an error, never a crash, hang or sanitizer report.
+TEST(ConfigExpand, RandomInputNeverCrashes) {
+  const char alphabet[] = "$${}{}()?:=\n\t ab#1<>!.";
+  unsigned seed = 12345;
+  auto next = [&seed] { return seed = seed * 1103515245u + 12345u, (seed >> 16) & 0x7fff; };
+  int ok = 0, bad = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string text = "t = ";
+    int len = static_cast<int>(next() % 40);
+    for (int k = 0; k < len; ++k) text += alphabet[next() % (sizeof(alphabet) - 1)];
+    text += "\na = $t${b}\nb = ${a?{$t}:{x}}\n";
+    Result<Config> c = Config::FromString(text);
+    if (!c) {
+      ++bad;
+      continue;
+    }
+    for (const char* n : {"t", "a", "b"}) (c->Expand(n).ok() ? ok : bad)++;
+  }
+  EXPECT_GT(ok, 0);
+  EXPECT_GT(bad, 0);
+}
+
 }  // namespace
 }  // namespace pftls::config
