@@ -39,14 +39,24 @@
  *	tlsproxy_watchdog_timeout: 5x". TryInt/TryBool/TryTime return a
  *	Result instead, for callers that must not exit.
  *
+ *	The relational forms also accept the "level" suffix (<level, ==level,
+ *	...) comparing compatibility levels N[.N[.N]], as Postfix 3.6+
+ *	defaults use. Nesting deeper than kMaxExpansionDepth levels (each
+ *	parameter value and each branch is one level, as in postconf) or a
+ *	parameter that refers back to itself is "unreasonable macro call
+ *	nesting". ValidateAll() expands every defined name up front.
+ *
  *	IsExplicit(name) is postconf -n: the name is defined in main.cf (or
  *	overridden with -o), whatever its value.
  *
- *	EditMainCf() is postconf -e / -X: replace the last definition of each
- *	name in place, keep comments and order, append new names at the end,
- *	remove the names listed in `remove`; written to a temporary file in
- *	the same directory, fsync'ed, renamed over main.cf; mode and owner
- *	kept. All changes are one atomic edit.
+ *	EditMainCf() is postconf -e / -X: rewrite the definition of each name
+ *	in place as "name = value" (like postconf -e, every definition of it,
+ *	continuation lines dropped, so the last one is replaced whatever came
+ *	before), keep comments and order, append new names at the end,
+ *	remove every definition of the names listed in `remove`; multi-line
+ *	values are refused; written to a temporary file in the same
+ *	directory, fsync'ed, renamed over main.cf, directory fsync'ed; mode
+ *	and owner kept. All changes are one atomic edit.
  *
  *	ParseMasterCf() reads master.cf's column format (service type private
  *	unpriv chroot wakeup maxproc command args...), continuation lines,
@@ -90,6 +100,25 @@ struct ParamSpec {
 
 // FindParam - the built-in table entry for name, or nullptr.
 const ParamSpec* FindParam(std::string_view name);
+// AllParams - every table entry, sorted by name.
+std::vector<const ParamSpec*> AllParams();
+// DefaultFor - the unexpanded default of name: the table default, or a
+// computed one (myhostname, mydomain from gethostname(); process_id,
+// process_name); nullopt for a name the table does not know.
+std::optional<std::string> DefaultFor(std::string_view name);
+
+// Session cache timeouts (spec §5.4): <= 0 disables the cache (and, for
+// smtpd, tickets); 1..119 is raised to 120; the maximum is 100 days.
+inline constexpr long kTlsSessionLifeMin = 120;
+inline constexpr long kTlsSessionLifeMax = 100L * 86400;
+// SanitizeCacheTimeout - apply those rules to a value in seconds.
+long SanitizeCacheTimeout(long seconds);
+
+// Expansion limits: nesting deeper than this is "unreasonable macro call
+// nesting" (postconf's limit); expanded text longer than kMaxExpansion is
+// an error.
+inline constexpr int kMaxExpansionDepth = 100;
+inline constexpr size_t kMaxExpansion = 1u << 20;
 
 // Definition - one main.cf definition with where it came from.
 struct Definition {
@@ -121,6 +150,9 @@ class Config {
   Result<std::string> ExpandText(std::string_view text) const;
   // Names - every name defined in main.cf or by -o, in file order.
   std::vector<std::string> Names() const;
+  // ValidateAll - expand every name defined in main.cf or by -o; the first
+  // error (naming file, line and parameter), if any.
+  Status ValidateAll() const;
 
   // Typed getters: fatal on error, naming file, line and parameter.
   std::string Str(std::string_view name) const;
@@ -130,9 +162,11 @@ class Config {
   long TimeSeconds(std::string_view name) const;
   std::vector<std::string> List(std::string_view name) const;  // comma/space separated
   // Non-fatal variants.
+  Result<std::string> TryStr(std::string_view name) const;
   Result<long> TryLong(std::string_view name) const;
   Result<bool> TryBool(std::string_view name) const;
   Result<long> TryTime(std::string_view name) const;
+  Result<std::vector<std::string>> TryList(std::string_view name) const;
 
   const std::string& config_dir() const { return config_dir_; }
   std::string main_cf_path() const { return config_dir_ + "/main.cf"; }
