@@ -48,7 +48,32 @@ ssize_t SendNoSignal(int fd, const char* p, size_t n) {
   return r;
 }
 
+int SessionExIndex() {
+  static int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
 }  // namespace
+
+TlsSession* TlsSession::FromSsl(const SSL* ssl) {
+  return static_cast<TlsSession*>(SSL_get_ex_data(ssl, SessionExIndex()));
+}
+
+int TlsSession::ClientHelloCallback(SSL* ssl, int*, void*) {
+  TlsSession* s = FromSsl(ssl);
+  if (!s || !s->params_.client_hello) return SSL_CLIENT_HELLO_SUCCESS;
+  return s->params_.client_hello(*s, ssl) ? SSL_CLIENT_HELLO_SUCCESS : SSL_CLIENT_HELLO_RETRY;
+}
+
+void TlsSession::InstallClientHelloHook(SSL_CTX* ctx) {
+  SSL_CTX_set_client_hello_cb(ctx, ClientHelloCallback, nullptr);
+}
+
+void TlsSession::Resume() {
+  if (finished_ || !paused_) return;
+  paused_ = false;
+  DoHandshake();
+}
 
 TlsSession::TlsSession(event_base* base, SSL_CTX* ctx, UniqueFd plaintext, UniqueFd ciphertext,
                        SessionParams params, DoneFn on_done)
@@ -65,6 +90,7 @@ bool TlsSession::Start() {
   if (!ssl_ || !plain_fd_ || !cipher_fd_) return false;
   if (!SetNonBlocking(plain_fd_.get()) || !SetNonBlocking(cipher_fd_.get())) return false;
   if (SSL_set_fd(ssl_.get(), cipher_fd_.get()) != 1) return false;
+  if (SSL_set_ex_data(ssl_.get(), SessionExIndex(), this) != 1) return false;
   SSL_set_accept_state(ssl_.get());
   // Small TLS records (ticket, SMTP replies) must not wait for Nagle.
   int one = 1;
@@ -85,8 +111,11 @@ void TlsSession::OnCipherEvent(evutil_socket_t, short what, void* arg) {
   auto* s = static_cast<TlsSession*>(arg);
   if (what & EV_READ) s->cipher_rd_ready_ = true;
   if (what & EV_WRITE) s->cipher_wr_ready_ = true;
-  if (!s->handshake_done_) s->DoHandshake();
-  else s->Pump();
+  if (!s->handshake_done_) {
+    if (!s->paused_) s->DoHandshake();
+  } else {
+    s->Pump();
+  }
 }
 
 void TlsSession::OnPlainEvent(evutil_socket_t, short what, void* arg) {
@@ -143,6 +172,9 @@ void TlsSession::DoHandshake() {
   } else if (e == SSL_ERROR_WANT_WRITE) {
     handshake_want_ = Want::kWrite;
     cipher_wr_ready_ = false;
+  } else if (e == SSL_ERROR_WANT_CLIENT_HELLO_CB) {
+    paused_ = true;  // the hook calls Resume(); no ciphertext events meanwhile
+    handshake_want_ = Want::kNone;
   } else {
     LogSslError("SSL_accept", r, e);
     log::Info("TLS handshake failed for service=%s peer=%s", params_.serverid.c_str(), params_.endpoint.c_str());

@@ -60,6 +60,8 @@
 
 namespace pftls::proxy {
 
+class TlsSession;
+
 inline constexpr size_t kRelayBufferSize = 16 * 1024 + 512;
 inline constexpr int kSessionTimeoutSlack = 10;  // seconds added to the session timeout
 
@@ -74,6 +76,12 @@ struct SessionParams {
   // context - when set, called after the handshake; its bytes are sent on
   // the plaintext side before any decrypted data (SEND_CONTEXT).
   std::function<std::string(const tls::SessionFacts&)> context;
+  // client_hello - when set, called from OpenSSL's ClientHello callback.
+  // Return true to go on; false to pause the handshake while the hook
+  // fetches something asynchronously (a ticket key, a cached session);
+  // the hook must then call TlsSession::Resume() exactly once later.
+  // The handshake deadline keeps running while paused.
+  std::function<bool(TlsSession&, SSL*)> client_hello;
 };
 
 class TlsSession {
@@ -90,6 +98,16 @@ class TlsSession {
   // (then on_done has not been called and the caller destroys it).
   bool Start();
 
+  // Resume - continue a handshake paused by params.client_hello.
+  void Resume();
+  // FromSsl - the session that owns ssl (nullptr if none).
+  static TlsSession* FromSsl(const SSL* ssl);
+  // InstallClientHelloHook - route ctx's ClientHello callback to the
+  // owning session's params.client_hello (call once per SSL_CTX).
+  static void InstallClientHelloHook(SSL_CTX* ctx);
+  // Scratch space for the hook's per-handshake state (e.g. a fetched session).
+  SslSessionPtr& pending_session() { return pending_session_; }
+
   bool handshake_done() const { return handshake_done_; }
   bool finished() const { return finished_; }
   const SessionParams& params() const { return params_; }
@@ -103,6 +121,7 @@ class TlsSession {
   static void OnCipherEvent(evutil_socket_t fd, short what, void* arg);
   static void OnPlainEvent(evutil_socket_t fd, short what, void* arg);
   static void OnTimer(evutil_socket_t fd, short what, void* arg);
+  static int ClientHelloCallback(SSL* ssl, int* alert, void* arg);
 
   void DoHandshake();
   void Pump();
@@ -141,6 +160,8 @@ class TlsSession {
   bool plain_wr_shut_ = false;  // half_close: plaintext write side shut down
   bool close_notify_sent_ = false;
   bool finished_ = false;
+  bool paused_ = false;
+  SslSessionPtr pending_session_;
   uint64_t to_plain_ = 0, to_cipher_ = 0;
 };
 

@@ -270,3 +270,40 @@ TEST_F(TlsSessionTest, HalfCloseKeepsTheOtherDirection) {
 
 }  // namespace
 }  // namespace pftls::proxy
+
+namespace pftls::proxy {
+namespace {
+
+// The ClientHello hook can pause the handshake (async lookup) and resume it.
+TEST_F(TlsSessionTest, ClientHelloHookPausesAndResumes) {
+  TlsSession::InstallClientHelloHook(sctx_.get());
+  int calls = 0;
+  EventPtr later;
+  params_.client_hello = [&](TlsSession& s, SSL*) {
+    if (++calls > 1) return true;  // second call: the data "arrived"
+    later.reset(evtimer_new(base_.get(), [](evutil_socket_t, short, void* arg) {
+      static_cast<TlsSession*>(arg)->Resume();
+    }, &s));
+    timeval tv{0, 200000};
+    evtimer_add(later.get(), &tv);
+    return false;
+  };
+  StartSession();
+  std::string got;
+  std::thread client([&] {
+    SslPtr ssl = Client();
+    if (SSL_connect(ssl.get()) == 1) {
+      SSL_write(ssl.get(), "x", 1);
+      SSL_shutdown(ssl.get());
+    }
+  });
+  Loop(std::chrono::seconds(10));
+  client.join();
+  EXPECT_TRUE(done_);
+  EXPECT_EQ(calls, 2);
+  char buf[8];
+  EXPECT_EQ(read(plain_peer_.get(), buf, sizeof(buf)), 1);
+}
+
+}  // namespace
+}  // namespace pftls::proxy
