@@ -70,7 +70,11 @@ class TicketTest : public ::testing::TestWithParam<int> {
     char buf[1];
     SSL_read(c.get(), buf, 1);
     if (out) out->reset(SSL_get1_session(c.get()));
-    return SSL_session_reused(c.get()) == 1;
+    bool reused = SSL_session_reused(c.get()) == 1;
+    // A client freed without shutdown would mark its session not resumable.
+    SSL_set_shutdown(c.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_set_shutdown(sv.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    return reused;
   }
 
   std::string dir_;
@@ -86,6 +90,8 @@ TEST_P(TicketTest, ResumesWithOurKeys) {
   EXPECT_FALSE(Connect(nullptr, &first));
   ASSERT_TRUE(first);
   EXPECT_GE(keys_.enc_calls, 1);
+  EXPECT_EQ(SSL_SESSION_has_ticket(first.get()), 1);
+  EXPECT_EQ(SSL_SESSION_is_resumable(first.get()), 1);
   EXPECT_TRUE(Connect(first.get(), nullptr));
   EXPECT_GE(keys_.dec_calls, 1);
 }
