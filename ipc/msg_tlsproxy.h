@@ -1,0 +1,93 @@
+/*++
+ * NAME
+ *	ipc/msg_tlsproxy.h - the tlsproxy hand-off request and status reply
+ * SYNOPSIS
+ *	#include "ipc/msg_tlsproxy.h"
+ *
+ *	TlsproxyRequest req{"[192.0.2.1]:54321", kTlsproxyRoleServer, 300, 300, "smtpd"};
+ *	Result<std::string> bytes = req.Encode();
+ *	Result<TlsproxyRequest> got = TlsproxyRequest::Decode(record);
+ *	Result<std::string> st = TlsproxyStatus{1}.Encode();
+ * DESCRIPTION
+ *	The postscreen -> tlsproxy exchange of Postfix 3.6-3.11 (spec §3.2),
+ *	after the announcement "protocol=tlsproxy_protocol":
+ *
+ *	    client: remote_endpoint(STR) flags(INT) timeout(INT, handshake)
+ *	            timeout(INT, session) serverid(STR) [pftls_alpn(STR)]
+ *	    server: status(INT: 1 TLS available, 0 not)
+ *	    client: one fd by SCM_RIGHTS with a 1-byte NUL payload (fdpass.h)
+ *	    server: the TLS context list when flags has kTlsproxySendContext
+ *	            (msg_context.h)
+ *
+ *	pftls_alpn is a pftls extension after the Postfix attributes: a
+ *	comma-separated ALPN protocol list from our front end. Postfix never
+ *	sends it; Decode accepts the record with or without it, and Encode
+ *	writes it only when set.
+ *
+ *	Validate(): exactly one role bit, no unknown flag bits, timeouts
+ *	1..kMaxTlsproxyTimeout, endpoint and serverid non-empty and bounded,
+ *	ALPN names 1..255 bytes.
+ * SECURITY
+ *	The request comes from an unprivileged front end; every field is
+ *	bounded before it is used (endpoint only for logging).
+ * DIAGNOSTICS
+ *	"bad request flags: 0x%x" (Postfix's wording) and other one-line
+ *	reasons from Decode/Validate.
+ * CONFIGURATION PARAMETERS
+ *	None.
+ *--*/
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "ipc/attr0.h"
+
+namespace pftls::ipc {
+
+inline constexpr uint32_t kTlsproxyRoleServer = 1u << 0;
+inline constexpr uint32_t kTlsproxyRoleClient = 1u << 1;
+inline constexpr uint32_t kTlsproxySendContext = 1u << 2;
+inline constexpr uint32_t kTlsproxyProbeOnly = 1u << 3;
+inline constexpr uint32_t kTlsproxyKnownFlags =
+    kTlsproxyRoleServer | kTlsproxyRoleClient | kTlsproxySendContext | kTlsproxyProbeOnly;
+
+inline constexpr uint32_t kMaxTlsproxyTimeout = 24 * 3600;
+inline constexpr size_t kMaxEndpointLen = 256;
+inline constexpr size_t kMaxServerIdLen = 1024;
+inline constexpr size_t kMaxAlpnLen = 1024;
+
+struct TlsproxyRequest {
+  std::string remote_endpoint;
+  uint32_t flags = 0;
+  uint32_t handshake_timeout = 0;
+  uint32_t session_timeout = 0;
+  std::string serverid;
+  std::optional<std::string> alpn;  // pftls extension "pftls_alpn"
+
+  Result<std::string> Encode() const;
+  static Result<TlsproxyRequest> Decode(const Record& rec);
+  Status Validate() const;
+  bool operator==(const TlsproxyRequest&) const = default;
+};
+
+struct TlsproxyStatus {
+  uint32_t status = 0;  // 1 = TLS available
+
+  Result<std::string> Encode() const { return Writer().Int("status", status).Finish(); }
+  static Result<TlsproxyStatus> Decode(const Record& rec) {
+    Reader r(rec, Reader::kStrict);
+    Result<uint32_t> s = r.Int("status");
+    if (!s) return MakeError("tlsproxy status: " + s.error());
+    if (Status e = r.End(); !e) return MakeError("tlsproxy status: " + e.error());
+    return TlsproxyStatus{*s};
+  }
+  Status Validate() const {
+    if (status > 1) return MakeError("tlsproxy status is not 0 or 1");
+    return Status::Ok();
+  }
+  bool operator==(const TlsproxyStatus&) const = default;
+};
+
+}  // namespace pftls::ipc
