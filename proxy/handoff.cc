@@ -153,7 +153,7 @@ class HandoffServer::Conn {
       log::Warn("cannot receive file descriptor from %s: %s", req_.remote_endpoint.c_str(), got.error().c_str());
       return Drop();
     }
-    if (!got->has_value()) return Drop();  // peer closed instead of sending it
+    if (!got->has_value()) return;  // nothing yet (spurious wake-up)
     UniqueFd client = std::move(**got);
     owner_->StartSession(this, ReleaseFd(), std::move(client));
   }

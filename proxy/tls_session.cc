@@ -384,6 +384,7 @@ void TlsSession::ArmTimer() {
 void TlsSession::Finish() {
   if (finished_) return;
   finished_ = true;
+  alive_.reset();
   // Events go before the descriptors they watch; SSL before its socket.
   cipher_rd_ev_.reset();
   cipher_wr_ev_.reset();

@@ -51,6 +51,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "proxy/relay_buffer.h"
@@ -107,6 +108,9 @@ class TlsSession {
   static void InstallClientHelloHook(SSL_CTX* ctx);
   // Scratch space for the hook's per-handshake state (e.g. a fetched session).
   SslSessionPtr& pending_session() { return pending_session_; }
+  int& hook_state() { return hook_state_; }
+  // Liveness - expires when the session finishes; async callbacks check it.
+  std::weak_ptr<int> Liveness() const { return alive_; }
 
   bool handshake_done() const { return handshake_done_; }
   bool finished() const { return finished_; }
@@ -162,6 +166,8 @@ class TlsSession {
   bool finished_ = false;
   bool paused_ = false;
   SslSessionPtr pending_session_;
+  int hook_state_ = 0;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   uint64_t to_plain_ = 0, to_cipher_ = 0;
 };
 
