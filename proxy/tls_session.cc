@@ -391,6 +391,9 @@ void TlsSession::Finish() {
   plain_rd_ev_.reset();
   plain_wr_ev_.reset();
   timer_ev_.reset();
+  // A session that ended without a TLS error stays resumable: without this
+  // OpenSSL would remove it from the cache (and tlsmgr) on SSL_free.
+  if (ssl_ && handshake_done_ && !tls_fatal_) SSL_set_shutdown(ssl_.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   ssl_.reset();
   cipher_fd_.reset();
   plain_fd_.reset();

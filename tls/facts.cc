@@ -4,6 +4,9 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <cstdlib>
+#include <cstring>
+
 #include "util/handles.h"
 
 namespace pftls::tls {
@@ -56,9 +59,26 @@ void KeyShape(EVP_PKEY* key, std::string* curve, int* bits) {
   *bits = EVP_PKEY_get_bits(key);
 }
 
+// DescribeGroup - from the negotiated group, when the ephemeral key is
+// already gone (OpenSSL frees a TLS 1.2 server's key after use).
+void DescribeGroup(SSL* ssl, SessionFacts* f) {
+  int nid = SSL_get_negotiated_group(ssl);
+  if (nid == NID_undef || nid == 0) return;
+  if (nid == NID_X25519 || nid == NID_X448) {
+    f->kex_name = OBJ_nid2sn(nid);
+  } else if (nid >= NID_ffdhe2048 && nid <= NID_ffdhe8192) {
+    f->kex_name = "DHE";
+    const char* sn = OBJ_nid2sn(nid);  // "ffdhe2048"
+    if (sn && std::strlen(sn) > 5) f->kex_bits = std::atoi(sn + 5);
+  } else if (const char* sn = OBJ_nid2sn(nid)) {
+    f->kex_name = "ECDHE";
+    f->kex_curve = sn;
+  }
+}
+
 void DescribeKex(SSL* ssl, SessionFacts* f) {
   EVP_PKEY* raw = nullptr;
-  if (SSL_get_tmp_key(ssl, &raw) != 1 || !raw) return;
+  if (SSL_get_tmp_key(ssl, &raw) != 1 || !raw) return DescribeGroup(ssl, f);
   EvpPkeyPtr key(raw);
   switch (EVP_PKEY_get_base_id(key.get())) {
     case EVP_PKEY_DH:
