@@ -218,6 +218,9 @@ struct Loop {
 int Run(int argc, char** argv, const char* program, Kind kind, Hooks hooks) {
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
+  // Roles run with RLIMIT_FSIZE 0: a log write to a file-backed stderr
+  // must fail (EFBIG), not kill the process.
+  signal(SIGXFSZ, SIG_IGN);
   Context ctx;
   ctx.program_ = program;
   auto opts = ParseOptions(argc, argv);
