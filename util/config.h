@@ -90,6 +90,25 @@ struct ParamSpec {
 
 // FindParam - the built-in table entry for name, or nullptr.
 const ParamSpec* FindParam(std::string_view name);
+// AllParams - every table entry, sorted by name.
+std::vector<const ParamSpec*> AllParams();
+// DefaultFor - the unexpanded default of name: the table default, or a
+// computed one (myhostname, mydomain from gethostname(); process_id,
+// process_name); nullopt for a name the table does not know.
+std::optional<std::string> DefaultFor(std::string_view name);
+
+// Session cache timeouts (spec §5.4): <= 0 disables the cache (and, for
+// smtpd, tickets); 1..119 is raised to 120; the maximum is 100 days.
+inline constexpr long kTlsSessionLifeMin = 120;
+inline constexpr long kTlsSessionLifeMax = 100L * 86400;
+// SanitizeCacheTimeout - apply those rules to a value in seconds.
+long SanitizeCacheTimeout(long seconds);
+
+// Expansion limits: nesting deeper than this is "unreasonable macro call
+// nesting" (postconf's limit); expanded text longer than kMaxExpansion is
+// an error.
+inline constexpr int kMaxExpansionDepth = 100;
+inline constexpr size_t kMaxExpansion = 1u << 20;
 
 // Definition - one main.cf definition with where it came from.
 struct Definition {
@@ -121,6 +140,9 @@ class Config {
   Result<std::string> ExpandText(std::string_view text) const;
   // Names - every name defined in main.cf or by -o, in file order.
   std::vector<std::string> Names() const;
+  // ValidateAll - expand every name defined in main.cf or by -o; the first
+  // error (naming file, line and parameter), if any.
+  Status ValidateAll() const;
 
   // Typed getters: fatal on error, naming file, line and parameter.
   std::string Str(std::string_view name) const;
@@ -130,9 +152,11 @@ class Config {
   long TimeSeconds(std::string_view name) const;
   std::vector<std::string> List(std::string_view name) const;  // comma/space separated
   // Non-fatal variants.
+  Result<std::string> TryStr(std::string_view name) const;
   Result<long> TryLong(std::string_view name) const;
   Result<bool> TryBool(std::string_view name) const;
   Result<long> TryTime(std::string_view name) const;
+  Result<std::vector<std::string>> TryList(std::string_view name) const;
 
   const std::string& config_dir() const { return config_dir_; }
   std::string main_cf_path() const { return config_dir_ + "/main.cf"; }
