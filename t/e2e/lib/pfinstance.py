@@ -165,6 +165,14 @@ smtpd_tls_session_cache_database = btree:{self.data}/smtpd_scache
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+# The services smtpd(8) consults at start-up and per session.
+SMTPD_SUPPORT = """proxymap unix - - n - - proxymap
+anvil unix - - n - 1 anvil
+rewrite unix - - n - - trivial-rewrite
+cleanup unix n - n - 0 cleanup
+"""
+
+
 def wait_port(host, port, timeout=10):
     deadline = time.time() + timeout
     while time.time() < deadline:
