@@ -1,7 +1,11 @@
 // util/log.cc - see util/log.h.
 #include "util/log.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <ctime>
 
 #include <cerrno>
 #include <cstdarg>
@@ -15,6 +19,8 @@ namespace {
 
 struct State {
   std::string tag = "pftls";
+  int postlog_fd = -1;  // POSTLOG_SERVICE (maillog_file via postlogd)
+  std::string postlog_host;
   int facility = LOG_MAIL;
   bool to_syslog = false;
   bool to_stderr = false;
@@ -72,7 +78,20 @@ void Emit(Level level, const std::string& text) {
     errno = saved_errno;
     return;
   }
-  if (s.to_syslog) syslog(s.facility | Priority(level), "%s%s", Prefix(level), text.c_str());
+  if (s.postlog_fd >= 0) {
+    // postlogd takes syslog-style lines: "Mmm dd hh:mm:ss host tag[pid]: text".
+    char stamp[32];
+    time_t now = time(nullptr);
+    tm t;
+    localtime_r(&now, &t);
+    strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &t);
+    std::string rec = std::string(stamp) + " " + s.postlog_host + " " + s.tag + "[" + std::to_string(getpid()) +
+                      "]: " + Prefix(level) + text;
+    ssize_t ignored = send(s.postlog_fd, rec.data(), rec.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)ignored;
+  } else if (s.to_syslog) {
+    syslog(s.facility | Priority(level), "%s%s", Prefix(level), text.c_str());
+  }
   if (s.to_stderr || !s.to_syslog) {
     std::string line = s.tag + ": " + Prefix(level) + text + "\n";
     // One write per record so concurrent processes do not interleave lines.
@@ -95,6 +114,24 @@ void Open(std::string_view syslog_name, std::string_view process, int facility) 
   // The tag string must outlive openlog(): it is owned by the static State.
   openlog(s.tag.c_str(), LOG_PID | LOG_NDELAY, facility);
   s.to_syslog = true;
+  // Postfix 3.4+ master(8) with maillog_file: log through postlogd.
+  const char* postlog = getenv("POSTLOG_SERVICE");
+  if (postlog && *postlog && s.postlog_fd < 0) {
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    if (fd >= 0 && strlen(postlog) < sizeof(sun.sun_path)) {
+      memcpy(sun.sun_path, postlog, strlen(postlog) + 1);
+      if (connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) == 0) {
+        s.postlog_fd = fd;
+        const char* host = getenv("POSTLOG_HOSTNAME");
+        s.postlog_host = host ? host : "localhost";
+        s.postlog_host = s.postlog_host.substr(0, s.postlog_host.find('.'));  // short name, as syslog
+        fd = -1;
+      }
+    }
+    if (fd >= 0) close(fd);
+  }
 }
 
 void SetStderr(bool on) { S().to_stderr = on; }

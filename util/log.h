@@ -14,7 +14,10 @@
  *	Each record goes to syslog(3) as "<syslog_name>/<process>[pid]:
  *	<prefix><text>" (openlog with LOG_PID|LOG_NDELAY, so the /dev/log
  *	socket is opened before a chroot), and, when enabled, to stderr as
- *	"<syslog_name>/<process>: <prefix><text>".
+ *	"<syslog_name>/<process>: <prefix><text>". When POSTLOG_SERVICE is set
+ *	(Postfix master(8) with maillog_file), records go to postlogd(8)
+ *	through that socket instead of syslog; it is connected in Open(),
+ *	before any chroot.
  *
  *	Severity prefixes follow Postfix: none for info, "warning: ",
  *	"error: ", "fatal: " (then exit(1)) and "panic: " (then abort()).

@@ -1,0 +1,18 @@
+// proxy/context_list.h - the TLS context list (spec §3.8, Postfix 3.7 form,
+// 22 attributes) built from what the handshake negotiated.
+//
+// EncodeContextList(facts, level, namaddr) returns the attr0 record that
+// tlsproxy writes on the plaintext socket, before any decrypted byte, when
+// the request had SEND_CONTEXT. Strings missing from the session are sent
+// empty; over-long certificate names are cut (facts are already bounded).
+#pragma once
+
+#include <string>
+
+#include "tls/facts.h"
+
+namespace pftls::proxy {
+
+std::string EncodeContextList(const tls::SessionFacts& facts, int level, const std::string& namaddr);
+
+}  // namespace pftls::proxy

@@ -1,0 +1,237 @@
+// proxy/handoff.cc - see proxy/handoff.h.
+#include "proxy/handoff.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "ipc/attr0.h"
+#include "ipc/fdpass.h"
+#include "ipc/msg_announce.h"
+#include "ipc/msg_tlsproxy.h"
+#include "proxy/context_list.h"
+#include "util/log.h"
+
+namespace pftls::proxy {
+
+// Conn - one private/tlsproxy connection before its TLS session starts.
+class HandoffServer::Conn {
+ public:
+  enum class State { kRequest, kHangup, kFd, kDone };
+
+  Conn(HandoffServer* owner, UniqueFd fd) : owner_(owner), fd_(std::move(fd)) {}
+
+  bool Start() {
+    if (!SetNonBlocking(fd_.get())) return false;
+    ev_.reset(event_new(owner_->base_, fd_.get(), EV_READ | EV_PERSIST, OnRead, this));
+    timer_.reset(evtimer_new(owner_->base_, OnTimeout, this));
+    if (!ev_ || !timer_) return false;
+    auto hello = ipc::Announce{std::string(ipc::kTlsproxyProtocol)}.Encode();
+    if (!hello || !WriteAll(*hello)) return false;
+    event_add(ev_.get(), nullptr);
+    ArmTimer();
+    return true;
+  }
+
+  const std::string& endpoint() const { return req_.remote_endpoint; }
+  const ipc::TlsproxyRequest& request() const { return req_; }
+  bool connected() const { return connect_logged_; }
+
+  // ReleaseFd - stop watching and give the descriptor away.
+  UniqueFd ReleaseFd() {
+    ev_.reset();
+    timer_.reset();
+    state_ = State::kDone;
+    return std::move(fd_);
+  }
+
+ private:
+  static void OnRead(evutil_socket_t, short, void* arg) { static_cast<Conn*>(arg)->Readable(); }
+  static void OnTimeout(evutil_socket_t, short, void* arg) {
+    auto* c = static_cast<Conn*>(arg);
+    const char* what = c->state_ == State::kRequest ? "request" : c->state_ == State::kFd ? "file descriptor" : "hang-up";
+    log::Warn("timeout while waiting for %s from %s", what,
+              c->req_.remote_endpoint.empty() ? "plaintext client" : c->req_.remote_endpoint.c_str());
+    c->Drop();
+  }
+
+  void ArmTimer() {
+    timeval tv{static_cast<time_t>(owner_->env_.init_timeout.count()), 0};
+    evtimer_add(timer_.get(), &tv);
+  }
+
+  bool WriteAll(const std::string& bytes) {
+    size_t off = 0;
+    while (off < bytes.size()) {
+      ssize_t n = send(fd_.get(), bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+      if (n > 0) {
+        off += static_cast<size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        // A fresh local socket has room for a few dozen bytes; anything
+        // else means the peer is gone or not reading.
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void Drop() {
+    if (connect_logged_) log::Info("DISCONNECT %s", req_.remote_endpoint.c_str());
+    ev_.reset();
+    timer_.reset();
+    fd_.reset();
+    state_ = State::kDone;
+    owner_->Retire(this);
+  }
+
+  void Readable() {
+    switch (state_) {
+      case State::kRequest: return ReadRequest();
+      case State::kHangup: return ReadHangup();
+      case State::kFd: return ReadFd();
+      case State::kDone: return;
+    }
+  }
+
+  void ReadRequest() {
+    uint8_t buf[4096];
+    ssize_t n = read(fd_.get(), buf, sizeof(buf));
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) return Drop();  // gone before asking for anything
+    auto used = parser_.Feed(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
+    if (!used) {
+      log::Warn("malformed request from plaintext client: %s", used.error().c_str());
+      return Drop();
+    }
+    if (!parser_.done()) return;
+    if (*used != static_cast<size_t>(n)) {
+      log::Warn("unexpected data after request from plaintext client");
+      return Drop();
+    }
+    auto req = ipc::TlsproxyRequest::Decode(parser_.Take());
+    if (!req) {
+      log::Warn("malformed request from plaintext client: %s", req.error().c_str());
+      return Drop();
+    }
+    req_ = std::move(*req);
+    uint32_t role = req_.flags & (ipc::kTlsproxyRoleServer | ipc::kTlsproxyRoleClient);
+    bool server = role == ipc::kTlsproxyRoleServer;
+    const char* dir = server ? "from" : role == ipc::kTlsproxyRoleClient ? "to" : "(bogus_direction)";
+    log::Info("CONNECT %s %s", dir, req_.remote_endpoint.c_str());
+    connect_logged_ = true;
+    bool usable = false;
+    if (role != ipc::kTlsproxyRoleServer && role != ipc::kTlsproxyRoleClient) {
+      log::Warn("bad request flags: 0x%x", req_.flags);
+    } else if (Status v = req_.Validate(); !v) {
+      log::Warn("bad request from %s: %s", req_.remote_endpoint.c_str(), v.error().c_str());
+    } else if (!server) {
+      log::Warn("TLS client role is not supported by this tlsproxy; request from %s",
+                req_.remote_endpoint.c_str());
+    } else {
+      usable = owner_->env_.ctx != nullptr;
+    }
+    // A probe (3.12) gets the answer, then we wait for the hang-up.
+    bool probe = (req_.flags & ipc::kTlsproxyProbeOnly) != 0;
+    auto status = ipc::TlsproxyStatus{usable ? 1u : 0u}.Encode();
+    if (!status || !WriteAll(*status)) return Drop();
+    state_ = usable && !probe ? State::kFd : State::kHangup;
+    ArmTimer();
+  }
+
+  void ReadHangup() {
+    char buf[512];
+    ssize_t n = read(fd_.get(), buf, sizeof(buf));
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    Drop();  // EOF, error, or unexpected data: done either way
+  }
+
+  void ReadFd() {
+    auto got = ipc::RecvFd(fd_.get());
+    if (!got) {
+      log::Warn("cannot receive file descriptor from %s: %s", req_.remote_endpoint.c_str(), got.error().c_str());
+      return Drop();
+    }
+    if (!got->has_value()) return;  // nothing yet (spurious wake-up)
+    UniqueFd client = std::move(**got);
+    owner_->StartSession(this, ReleaseFd(), std::move(client));
+  }
+
+  HandoffServer* owner_;
+  UniqueFd fd_;
+  EventPtr ev_, timer_;
+  State state_ = State::kRequest;
+  ipc::Attr0Parser parser_;
+  ipc::TlsproxyRequest req_;
+  bool connect_logged_ = false;
+};
+
+HandoffServer::HandoffServer(event_base* base, HandoffEnv env) : base_(base), env_(std::move(env)) {
+  reaper_.reset(event_new(base_, -1, 0, Reap, this));
+}
+
+HandoffServer::~HandoffServer() = default;
+
+void HandoffServer::Accept(UniqueFd fd) {
+  auto conn = std::make_unique<Conn>(this, std::move(fd));
+  Conn* raw = conn.get();
+  conns_.emplace(raw, std::move(conn));
+  if (!raw->Start()) {
+    log::Warn("cannot start hand-off with plaintext client: %s", strerror(errno));
+    Retire(raw);
+  }
+}
+
+void HandoffServer::StartSession(Conn* conn, UniqueFd plaintext, UniqueFd ciphertext) {
+  const ipc::TlsproxyRequest& req = conn->request();
+  SessionParams p;
+  p.endpoint = req.remote_endpoint;
+  p.serverid = req.serverid;
+  p.handshake_timeout = std::chrono::seconds(req.handshake_timeout);
+  p.session_timeout = std::chrono::seconds(req.session_timeout);
+  p.loglevel = env_.loglevel;
+  p.fingerprint_md = env_.fingerprint_md;
+  p.client_hello = env_.client_hello;
+  if (req.flags & ipc::kTlsproxySendContext) {
+    int level = static_cast<int>(env_.level);
+    std::string namaddr = req.remote_endpoint;
+    p.context = [level, namaddr](const tls::SessionFacts& f) { return EncodeContextList(f, level, namaddr); };
+  }
+  auto session = std::make_unique<TlsSession>(base_, env_.ctx, std::move(plaintext), std::move(ciphertext),
+                                              std::move(p), [this](TlsSession* s) { Retire(s); });
+  TlsSession* raw = session.get();
+  sessions_.emplace(raw, std::move(session));
+  Retire(conn);
+  if (!raw->Start()) {
+    log::Warn("cannot start TLS session for %s", raw->params().endpoint.c_str());
+    Retire(raw);
+  }
+}
+
+void HandoffServer::Retire(Conn* conn) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  dead_conns_.push_back(std::move(it->second));
+  conns_.erase(it);
+  event_active(reaper_.get(), EV_TIMEOUT, 0);
+}
+
+void HandoffServer::Retire(TlsSession* session) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  log::Info("DISCONNECT %s", session->params().endpoint.c_str());
+  if (env_.on_session_end) env_.on_session_end(*session);
+  dead_sessions_.push_back(std::move(it->second));
+  sessions_.erase(it);
+  event_active(reaper_.get(), EV_TIMEOUT, 0);
+}
+
+void HandoffServer::Reap(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<HandoffServer*>(arg);
+  self->dead_conns_.clear();
+  self->dead_sessions_.clear();
+  if (self->active() == 0 && self->on_idle_) self->on_idle_();
+}
+
+}  // namespace pftls::proxy

@@ -1,0 +1,95 @@
+/*++
+ * NAME
+ *	proxy/handoff.h - the tlsproxy hand-off server (Postfix 3.6-3.11 form)
+ * SYNOPSIS
+ *	#include "proxy/handoff.h"
+ *
+ *	HandoffServer hs(base, env);
+ *	hs.Accept(std::move(conn_fd));	// a new private/tlsproxy connection
+ *	hs.active();			// connections + sessions still open
+ * DESCRIPTION
+ *	For each connection (spec §3.2, §4.3):
+ *	S0 send "protocol=tlsproxy_protocol"; S1 read the request record
+ *	(remote_endpoint, flags, timeout, timeout, serverid [, pftls_alpn])
+ *	strictly, log "CONNECT from <endpoint>", reply "status=1" when the
+ *	server role was asked for and a server context exists, else
+ *	"status=0" and wait for the peer to hang up (S1b); S2 receive the
+ *	client socket (SCM_RIGHTS, one NUL byte); then a TlsSession runs
+ *	the handshake and the relay with this connection as its plaintext
+ *	side. Each pre-handshake wait is bounded by init_timeout (100 s).
+ *	"DISCONNECT <endpoint>" is logged when a connected session ends.
+ *
+ *	Connections and sessions are owned here; they are destroyed on the
+ *	next event-loop pass after they finish, never from inside their own
+ *	callbacks. on_idle runs when the last one is gone (drain on reload).
+ * SECURITY
+ *	The plaintext peer (postscreen, smtpfront) is trusted only as far as
+ *	the private/ socket mode allows: every record is bounded and strictly
+ *	decoded, a violation drops that connection with one log line.
+ * DIAGNOSTICS
+ *	"bad request flags: 0x%x", "malformed request from ...", "CONNECT
+ *	from ...", "DISCONNECT ...", and TlsSession's messages.
+ * CONFIGURATION PARAMETERS
+ *	Through HandoffEnv: the server context, loglevel, fingerprint digest.
+ *--*/
+#pragma once
+
+#include <event2/event.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "proxy/tls_session.h"
+#include "tls/policy.h"
+#include "util/fd.h"
+#include "util/handles.h"
+
+namespace pftls::proxy {
+
+inline constexpr std::chrono::seconds kInitTimeout{100};
+
+struct HandoffEnv {
+  SSL_CTX* ctx = nullptr;  // nullptr: TLS not available (status 0)
+  tls::TlsLevel level = tls::TlsLevel::kNone;
+  int loglevel = 0;
+  const EVP_MD* fingerprint_md = nullptr;
+  std::chrono::seconds init_timeout = kInitTimeout;
+  // client_hello - passed to every session (tlsmgr lookups).
+  std::function<bool(TlsSession&, SSL*)> client_hello;
+  // on_session - counts handshakes etc. (optional).
+  std::function<void(const TlsSession&)> on_session_end;
+};
+
+class HandoffServer {
+ public:
+  HandoffServer(event_base* base, HandoffEnv env);
+  ~HandoffServer();
+  HandoffServer(const HandoffServer&) = delete;
+  HandoffServer& operator=(const HandoffServer&) = delete;
+
+  void Accept(UniqueFd conn);
+  size_t active() const { return conns_.size() + sessions_.size(); }
+  void set_on_idle(std::function<void()> fn) { on_idle_ = std::move(fn); }
+
+ private:
+  class Conn;
+  friend class Conn;
+  void StartSession(Conn* conn, UniqueFd plaintext, UniqueFd ciphertext);
+  void Retire(Conn* conn);
+  void Retire(TlsSession* session);
+  static void Reap(evutil_socket_t, short, void* arg);
+
+  event_base* base_;
+  HandoffEnv env_;
+  std::map<Conn*, std::unique_ptr<Conn>> conns_;
+  std::map<TlsSession*, std::unique_ptr<TlsSession>> sessions_;
+  std::vector<std::unique_ptr<Conn>> dead_conns_;
+  std::vector<std::unique_ptr<TlsSession>> dead_sessions_;
+  EventPtr reaper_;
+  std::function<void()> on_idle_;
+};
+
+}  // namespace pftls::proxy

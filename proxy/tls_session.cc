@@ -1,0 +1,405 @@
+// proxy/tls_session.cc - see proxy/tls_session.h.
+#include "proxy/tls_session.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "util/log.h"
+
+namespace pftls::proxy {
+namespace {
+
+timeval ToTimeval(std::chrono::steady_clock::duration d) {
+  if (d < std::chrono::steady_clock::duration::zero()) d = std::chrono::steady_clock::duration::zero();
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  return timeval{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
+}
+
+// LogLibraryErrors - one warning per queued OpenSSL error, then clear.
+void LogLibraryErrors() {
+  const char *file = nullptr, *func = nullptr, *data = nullptr;
+  int line = 0, flags = 0;
+  unsigned long e;
+  char buf[256];
+  while ((e = ERR_get_error_all(&file, &line, &func, &data, &flags)) != 0) {
+    ERR_error_string_n(e, buf, sizeof(buf));
+    log::Warn("TLS library problem: %s:%s:%d:%s", buf, file ? file : "", line,
+              (flags & ERR_TXT_STRING) && data ? data : "");
+  }
+}
+
+bool IsLostConnection(int err) {
+  if (err == SSL_ERROR_SYSCALL) return ERR_peek_error() == 0;
+  if (err == SSL_ERROR_SSL) {
+    unsigned long e = ERR_peek_last_error();
+    return ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+  }
+  return false;
+}
+
+ssize_t SendNoSignal(int fd, const char* p, size_t n) {
+  ssize_t r = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (r < 0 && errno == ENOTSOCK) r = write(fd, p, n);
+  return r;
+}
+
+int SessionExIndex() {
+  static int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+}  // namespace
+
+TlsSession* TlsSession::FromSsl(const SSL* ssl) {
+  return static_cast<TlsSession*>(SSL_get_ex_data(ssl, SessionExIndex()));
+}
+
+int TlsSession::ClientHelloCallback(SSL* ssl, int*, void*) {
+  TlsSession* s = FromSsl(ssl);
+  if (!s || !s->params_.client_hello) return SSL_CLIENT_HELLO_SUCCESS;
+  return s->params_.client_hello(*s, ssl) ? SSL_CLIENT_HELLO_SUCCESS : SSL_CLIENT_HELLO_RETRY;
+}
+
+void TlsSession::InstallClientHelloHook(SSL_CTX* ctx) {
+  SSL_CTX_set_client_hello_cb(ctx, ClientHelloCallback, nullptr);
+}
+
+void TlsSession::Resume() {
+  if (finished_ || !paused_) return;
+  paused_ = false;
+  DoHandshake();
+}
+
+TlsSession::TlsSession(event_base* base, SSL_CTX* ctx, UniqueFd plaintext, UniqueFd ciphertext,
+                       SessionParams params, DoneFn on_done)
+    : base_(base),
+      params_(std::move(params)),
+      on_done_(std::move(on_done)),
+      plain_fd_(std::move(plaintext)),
+      cipher_fd_(std::move(ciphertext)),
+      ssl_(SSL_new(ctx)) {}
+
+TlsSession::~TlsSession() = default;
+
+bool TlsSession::Start() {
+  if (!ssl_ || !plain_fd_ || !cipher_fd_) return false;
+  if (!SetNonBlocking(plain_fd_.get()) || !SetNonBlocking(cipher_fd_.get())) return false;
+  if (SSL_set_fd(ssl_.get(), cipher_fd_.get()) != 1) return false;
+  if (SSL_set_ex_data(ssl_.get(), SessionExIndex(), this) != 1) return false;
+  SSL_set_accept_state(ssl_.get());
+  // Small TLS records (ticket, SMTP replies) must not wait for Nagle.
+  int one = 1;
+  (void)setsockopt(cipher_fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  cipher_rd_ev_.reset(event_new(base_, cipher_fd_.get(), EV_READ | EV_PERSIST, OnCipherEvent, this));
+  cipher_wr_ev_.reset(event_new(base_, cipher_fd_.get(), EV_WRITE | EV_PERSIST, OnCipherEvent, this));
+  plain_rd_ev_.reset(event_new(base_, plain_fd_.get(), EV_READ | EV_PERSIST, OnPlainEvent, this));
+  plain_wr_ev_.reset(event_new(base_, plain_fd_.get(), EV_WRITE | EV_PERSIST, OnPlainEvent, this));
+  timer_ev_.reset(evtimer_new(base_, OnTimer, this));
+  if (!cipher_rd_ev_ || !cipher_wr_ev_ || !plain_rd_ev_ || !plain_wr_ev_ || !timer_ev_) return false;
+  handshake_deadline_ = std::chrono::steady_clock::now() + params_.handshake_timeout;
+  ArmTimer();
+  DoHandshake();
+  return true;
+}
+
+void TlsSession::OnCipherEvent(evutil_socket_t, short what, void* arg) {
+  auto* s = static_cast<TlsSession*>(arg);
+  if (what & EV_READ) s->cipher_rd_ready_ = true;
+  if (what & EV_WRITE) s->cipher_wr_ready_ = true;
+  if (!s->handshake_done_) {
+    if (!s->paused_) s->DoHandshake();
+  } else {
+    s->Pump();
+  }
+}
+
+void TlsSession::OnPlainEvent(evutil_socket_t, short what, void* arg) {
+  auto* s = static_cast<TlsSession*>(arg);
+  if (what & EV_READ) s->PlainRead();
+  s->Pump();
+}
+
+void TlsSession::OnTimer(evutil_socket_t, short, void* arg) {
+  auto* s = static_cast<TlsSession*>(arg);
+  const char* ep = s->params_.endpoint.c_str();
+  if (!s->handshake_done_) {
+    log::Warn("TLS handshake timeout for %s", ep);
+    log::Info("TLS handshake failed for service=%s peer=%s", s->params_.serverid.c_str(), ep);
+  } else if (!s->to_plain_buf_.empty()) {
+    log::Warn("deadlock on ciphertext stream for %s", ep);
+  } else if (!s->to_cipher_buf_.empty()) {
+    log::Warn("ciphertext read/write timeout for %s", ep);
+  } else {
+    log::Warn("deadlock on plaintext stream for %s", ep);
+  }
+  s->Finish();
+}
+
+void TlsSession::DoHandshake() {
+  if (finished_) return;
+  ERR_clear_error();
+  int r = SSL_do_handshake(ssl_.get());
+  if (r == 1) {
+    handshake_done_ = true;
+    read_want_ = Want::kRead;
+    write_want_ = Want::kNone;
+    cipher_rd_ready_ = cipher_wr_ready_ = true;
+    if (params_.loglevel >= 1 || params_.context) {
+      tls::SessionFacts facts = tls::DescribeServerSession(ssl_.get(), params_.fingerprint_md);
+      if (params_.loglevel >= 1) log::Info("%s", tls::SummaryLine(facts, "from", params_.endpoint).c_str());
+      if (params_.context) {
+        std::string ctx = params_.context(facts);
+        if (!to_plain_buf_.Append(ctx.data(), ctx.size())) {
+          log::Warn("TLS context list too large for %s", params_.endpoint.c_str());
+          Finish();
+          return;
+        }
+      }
+    }
+    ArmTimer();
+    Pump();
+    return;
+  }
+  int e = SSL_get_error(ssl_.get(), r);
+  if (e == SSL_ERROR_WANT_READ) {
+    handshake_want_ = Want::kRead;
+    cipher_rd_ready_ = false;
+  } else if (e == SSL_ERROR_WANT_WRITE) {
+    handshake_want_ = Want::kWrite;
+    cipher_wr_ready_ = false;
+  } else if (e == SSL_ERROR_WANT_CLIENT_HELLO_CB) {
+    paused_ = true;  // the hook calls Resume(); no ciphertext events meanwhile
+    handshake_want_ = Want::kNone;
+  } else {
+    LogSslError("SSL_accept", r, e);
+    log::Info("TLS handshake failed for service=%s peer=%s", params_.serverid.c_str(), params_.endpoint.c_str());
+    Finish();
+    return;
+  }
+  Rearm();
+}
+
+void TlsSession::LogSslError(const char* op, int ret, int err) {
+  const char* ep = params_.endpoint.c_str();
+  if (IsLostConnection(err)) {
+    log::Info("%s error from %s: lost connection", op, ep);
+  } else if (err == SSL_ERROR_SYSCALL) {
+    log::Info("%s error from %s: %s", op, ep, errno ? strerror(errno) : "lost connection");
+  } else {
+    log::Info("%s error from %s: %d", op, ep, ret);
+  }
+  LogLibraryErrors();
+}
+
+bool TlsSession::SslWrite() {
+  bool progress = false;
+  while (!to_cipher_buf_.empty() && !tls_fatal_ && !close_notify_sent_) {
+    if (write_want_ == Want::kWrite && !cipher_wr_ready_) break;
+    if (write_want_ == Want::kRead && !cipher_rd_ready_) break;
+    ERR_clear_error();
+    size_t done = 0;
+    int r = SSL_write_ex(ssl_.get(), to_cipher_buf_.Data(), to_cipher_buf_.size(), &done);
+    if (r == 1) {
+      to_cipher_buf_.Consume(done);
+      to_cipher_ += done;
+      write_want_ = Want::kNone;
+      progress = true;
+      continue;
+    }
+    int e = SSL_get_error(ssl_.get(), r);
+    if (e == SSL_ERROR_WANT_WRITE) {
+      write_want_ = Want::kWrite;
+      cipher_wr_ready_ = false;
+    } else if (e == SSL_ERROR_WANT_READ) {
+      write_want_ = Want::kRead;
+      cipher_rd_ready_ = false;
+    } else {
+      LogSslError("SSL_write", r, e);
+      tls_fatal_ = tls_eof_ = true;
+      to_cipher_buf_.Clear();
+    }
+    break;
+  }
+  return progress;
+}
+
+bool TlsSession::SslRead() {
+  bool progress = false;
+  while (!tls_eof_ && !tls_fatal_ && to_plain_buf_.room() > 0) {
+    if (read_want_ == Want::kRead && !cipher_rd_ready_ && !SSL_has_pending(ssl_.get())) break;
+    if (read_want_ == Want::kWrite && !cipher_wr_ready_) break;
+    ERR_clear_error();
+    size_t got = 0;
+    int r = SSL_read_ex(ssl_.get(), to_plain_buf_.WriteSpace(), to_plain_buf_.room(), &got);
+    if (r == 1) {
+      to_plain_buf_.Commit(got);
+      to_plain_ += got;
+      read_want_ = Want::kNone;
+      progress = true;
+      continue;
+    }
+    to_plain_buf_.Trim();
+    int e = SSL_get_error(ssl_.get(), r);
+    if (e == SSL_ERROR_WANT_READ) {
+      read_want_ = Want::kRead;
+      cipher_rd_ready_ = false;
+    } else if (e == SSL_ERROR_WANT_WRITE) {
+      read_want_ = Want::kWrite;
+      cipher_wr_ready_ = false;
+    } else if (e == SSL_ERROR_ZERO_RETURN) {
+      tls_eof_ = true;  // close_notify, or a bare EOF (SSL_OP_IGNORE_UNEXPECTED_EOF)
+      progress = true;
+    } else {
+      LogSslError("SSL_read", r, e);
+      tls_eof_ = tls_fatal_ = true;
+      progress = true;
+    }
+    break;
+  }
+  return progress;
+}
+
+bool TlsSession::PlainWrite() {
+  bool progress = false;
+  while (!to_plain_buf_.empty() && !plain_dead_) {
+    ssize_t n = SendNoSignal(plain_fd_.get(), to_plain_buf_.Data(), to_plain_buf_.size());
+    if (n > 0) {
+      to_plain_buf_.Consume(static_cast<size_t>(n));
+      progress = true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    plain_dead_ = plain_eof_ = true;  // the plaintext peer is gone
+    to_plain_buf_.Clear();
+    progress = true;
+  }
+  return progress;
+}
+
+void TlsSession::PlainRead() {
+  if (plain_eof_ || to_cipher_buf_.full() || finished_) return;
+  ssize_t n = read(plain_fd_.get(), to_cipher_buf_.WriteSpace(), to_cipher_buf_.room());
+  if (n > 0) {
+    to_cipher_buf_.Commit(static_cast<size_t>(n));
+    return;
+  }
+  to_cipher_buf_.Trim();
+  if (n == 0) {
+    plain_eof_ = true;
+  } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    plain_eof_ = plain_dead_ = true;
+    to_plain_buf_.Clear();
+  }
+}
+
+void TlsSession::Pump() {
+  if (finished_) return;
+  bool any = false;
+  for (int i = 0; i < 8; ++i) {
+    bool progress = SslWrite();
+    progress |= SslRead();
+    progress |= PlainWrite();
+    any |= progress;
+    if (!progress) break;
+  }
+  MaybeShutdown();
+  if (finished_) return;
+  Rearm();
+  if (any) ArmTimer();
+}
+
+void TlsSession::SendCloseNotify() {
+  if (close_notify_sent_ || tls_fatal_) return;
+  close_notify_sent_ = true;
+  ERR_clear_error();
+  (void)SSL_shutdown(ssl_.get());  // one attempt; a WANT result is not waited for
+  ERR_clear_error();
+}
+
+void TlsSession::MaybeShutdown() {
+  bool up_done = plain_eof_ && to_cipher_buf_.empty();                  // nothing more for TLS
+  bool down_done = (tls_eof_ && to_plain_buf_.empty()) || plain_dead_;  // nothing more for plaintext
+  if (!params_.half_close) {
+    if (plain_dead_ || up_done) {
+      SendCloseNotify();  // plaintext side done: close_notify, then close both
+      Finish();
+    } else if (tls_eof_ && to_plain_buf_.empty()) {
+      Finish();  // the TLS peer is done: no close_notify reply (spec §4.4)
+    }
+    return;
+  }
+  if (tls_eof_ && to_plain_buf_.empty() && !plain_wr_shut_ && !plain_dead_) {
+    shutdown(plain_fd_.get(), SHUT_WR);
+    plain_wr_shut_ = true;
+  }
+  if (up_done) SendCloseNotify();
+  if (down_done && (up_done || tls_fatal_)) Finish();
+}
+
+void TlsSession::SetEvent(event* ev, bool* armed, bool want) {
+  if (want == *armed) return;
+  if (want) event_add(ev, nullptr);
+  else event_del(ev);
+  *armed = want;
+}
+
+void TlsSession::Rearm() {
+  if (finished_) return;
+  if (!handshake_done_) {
+    SetEvent(cipher_rd_ev_.get(), &cipher_rd_armed_, handshake_want_ == Want::kRead);
+    SetEvent(cipher_wr_ev_.get(), &cipher_wr_armed_, handshake_want_ == Want::kWrite);
+    return;  // no plaintext I/O before the handshake completes
+  }
+  bool ssl_ok = !tls_fatal_;
+  bool want_cr = ssl_ok && !cipher_rd_ready_ &&
+                 ((read_want_ == Want::kRead && !tls_eof_ && to_plain_buf_.room() > 0) ||
+                  (write_want_ == Want::kRead && !to_cipher_buf_.empty()));
+  bool want_cw = ssl_ok && !cipher_wr_ready_ &&
+                 ((read_want_ == Want::kWrite && !tls_eof_) ||
+                  (write_want_ == Want::kWrite && !to_cipher_buf_.empty()));
+  bool want_pr = !plain_eof_ && to_cipher_buf_.room() > 0 && ssl_ok && !close_notify_sent_;
+  bool want_pw = !to_plain_buf_.empty() && !plain_dead_;
+  SetEvent(cipher_rd_ev_.get(), &cipher_rd_armed_, want_cr);
+  SetEvent(cipher_wr_ev_.get(), &cipher_wr_armed_, want_cw);
+  SetEvent(plain_rd_ev_.get(), &plain_rd_armed_, want_pr);
+  SetEvent(plain_wr_ev_.get(), &plain_wr_armed_, want_pw);
+}
+
+void TlsSession::ArmTimer() {
+  timeval tv;
+  if (!handshake_done_) {
+    tv = ToTimeval(handshake_deadline_ - std::chrono::steady_clock::now());
+  } else {
+    tv = {static_cast<time_t>(params_.session_timeout.count() + kSessionTimeoutSlack), 0};
+  }
+  evtimer_add(timer_ev_.get(), &tv);
+}
+
+void TlsSession::Finish() {
+  if (finished_) return;
+  finished_ = true;
+  alive_.reset();
+  // Events go before the descriptors they watch; SSL before its socket.
+  cipher_rd_ev_.reset();
+  cipher_wr_ev_.reset();
+  plain_rd_ev_.reset();
+  plain_wr_ev_.reset();
+  timer_ev_.reset();
+  // A session that ended without a TLS error stays resumable: without this
+  // OpenSSL would remove it from the cache (and tlsmgr) on SSL_free.
+  if (ssl_ && handshake_done_ && !tls_fatal_) SSL_set_shutdown(ssl_.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  ssl_.reset();
+  cipher_fd_.reset();
+  plain_fd_.reset();
+  to_plain_buf_.Clear();
+  to_cipher_buf_.Clear();
+  if (on_done_) on_done_(this);
+}
+
+}  // namespace pftls::proxy

@@ -1,0 +1,121 @@
+/*++
+ * NAME
+ *	tlsproxy 8 - pftls TLS proxy, drop-in for Postfix tlsproxy(8)
+ * SYNOPSIS
+ *	tlsproxy [generic Postfix daemon options]
+ * DESCRIPTION
+ *	tlsproxy terminates TLS for a plaintext front end (Postfix
+ *	postscreen(8), pftls smtpfront(8) or tlsfront(8)). It speaks the
+ *	Postfix 3.6-3.11 hand-off protocol on private/tlsproxy: it announces
+ *	"protocol=tlsproxy_protocol", reads the request (remote_endpoint,
+ *	flags, timeout, timeout, serverid), answers "status=1" when it can
+ *	act as TLS server (else "status=0"), receives the client socket with
+ *	SCM_RIGHTS, runs the TLS handshake and then relays plaintext and
+ *	ciphertext both ways. With SEND_CONTEXT it first writes the 22-item
+ *	TLS context list. One process serves many sessions; master(8) starts
+ *	more processes as load grows (process limit 0).
+ *
+ *	Differences from Postfix: the handshake deadline is a total deadline
+ *	measured from the arrival of the client socket (slow clients cannot
+ *	stretch it); the relay is full duplex; tlsmgr is consulted
+ *	asynchronously with a one-second deadline, so a stopped or dead
+ *	tlsmgr costs session resumption, never a handshake; no per-session
+ *	"seed" request is made.
+ * PROTOCOL EXAMPLE
+ *	T: protocol=tlsproxy_protocol
+ *	P: remote_endpoint=[192.0.2.1]:54321 flags=1 timeout=300 timeout=300 serverid=smtpd
+ *	T: status=1
+ *	P: (sendmsg: one NUL byte + SCM_RIGHTS client socket)
+ *	P -> client: 220 2.0.0 Ready to start TLS
+ *	client <-> T: TLS handshake; then relay.
+ * SECURITY
+ *	Moderately security-sensitive: talks TLS to untrusted clients.
+ *	Certificates and keys are loaded before the jail (chroot to
+ *	queue_directory with -c, mail_owner with -u, no new privileges).
+ * DIAGNOSTICS
+ *	CONNECT from [addr]:port, the Postfix TLS summary line at loglevel
+ *	>= 1, "TLS handshake failed for service=... peer=...", DISCONNECT.
+ * CONFIGURATION PARAMETERS
+ *	tlsproxy_tls_* (cert_file, key_file, eccert_file, eckey_file,
+ *	chain_files, CAfile, CApath, ask_ccert, req_ccert, ccert_verifydepth,
+ *	ciphers, mandatory_ciphers, exclude_ciphers, mandatory_exclude_ciphers,
+ *	protocols, mandatory_protocols, eecdh_grade, dh1024_param_file,
+ *	fingerprint_digest, always_issue_session_ids, loglevel,
+ *	security_level), each defaulting to $smtpd_tls_*;
+ *	tlsproxy_use_tls, tlsproxy_enforce_tls; tlsproxy_watchdog_timeout
+ *	(10s); smtpd_tls_session_cache_timeout; tls_session_ticket_cipher;
+ *	tlsmgr_service_name; tls_daemon_random_bytes; max_idle, max_use.
+ * SEE ALSO
+ *	tlsmgr(8), smtpfront(8), tlsfront(8), postscreen(8)
+ *--*/
+#include <memory>
+
+#include "proxy/handoff.h"
+#include "proxy/tlsmgr_link.h"
+#include "sandbox/jail.h"
+#include "tls/server_ctx.h"
+#include "util/daemon.h"
+#include "util/log.h"
+
+using namespace pftls;
+
+namespace {
+
+struct Proxy {
+  tls::ServerSettings settings;
+  tls::ServerContext server;
+  std::unique_ptr<proxy::TlsmgrLink> link;
+  std::unique_ptr<proxy::HandoffServer> handoff;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Proxy p;
+  daemon::Hooks h;
+  h.watchdog_param = "tlsproxy_watchdog_timeout";
+  h.pre_jail = [&p](daemon::Context& c) {
+    p.settings = tls::LoadServerSettings(c.cfg(), "tlsproxy_tls_", "tlsproxy_");
+    auto sc = tls::BuildServerContext(p.settings);
+    if (!sc) log::Fatal("%s", sc.error().c_str());
+    p.server = std::move(*sc);
+    if (!p.server.enabled) {
+      log::Warn("TLS server role is disabled (security level \"%s\"): every request gets status 0",
+                tls::LevelName(p.server.level));
+      return;
+    }
+    if (p.settings.session_cache_timeout > 0) {
+      proxy::LinkOptions lo;
+      lo.socket_path = "private/" + c.cfg().Str("tlsmgr_service_name");
+      lo.seed_bytes = c.cfg().Int("tls_daemon_random_bytes");
+      lo.cache_timeout = p.settings.session_cache_timeout;
+      p.link = std::make_unique<proxy::TlsmgrLink>(c.base(), lo);
+      p.link->Start();
+      p.link->Install(p.server.ctx.get(), p.server.ticket_cipher);
+    }
+  };
+  h.jail = [](daemon::Context& c) {
+    sandbox::JailSpec js;
+    js.role = "tlsproxy";
+    if (c.options().chroot) js.chroot_dir = c.cfg().Str("queue_directory");
+    if (c.options().setuid) js.user = c.cfg().Str("mail_owner");
+    js.no_fork = true;
+    js.no_files = true;
+    return sandbox::EnterJail(js);
+  };
+  h.post_jail = [&p](daemon::Context& c) {
+    proxy::HandoffEnv env;
+    env.ctx = p.server.enabled ? p.server.ctx.get() : nullptr;
+    env.level = p.server.level;
+    env.loglevel = p.server.loglevel;
+    env.fingerprint_md = p.server.fingerprint_md;
+    if (p.link) {
+      proxy::TlsmgrLink* link = p.link.get();
+      env.client_hello = [link](proxy::TlsSession& s, SSL* ssl) { return link->OnClientHello(s, ssl); };
+    }
+    p.handoff = std::make_unique<proxy::HandoffServer>(c.base(), env);
+  };
+  h.on_connection = [&p](daemon::Context&, UniqueFd fd) { p.handoff->Accept(std::move(fd)); };
+  h.active = [&p]() -> size_t { return p.handoff ? p.handoff->active() : 0; };
+  return daemon::Run(argc, argv, "tlsproxy", daemon::Kind::kEvent, h);
+}
