@@ -106,6 +106,7 @@ EhloInfo InspectEhloReply(const SmtpReply& reply) {
 
 std::string RewriteEhloReply(const SmtpReply& reply, bool offer_starttls) {
   if (reply.code != 250 || reply.lines.empty()) return reply.raw;
+  // (XCLIENT and XFORWARD are removed as well: see below.)
   std::vector<std::string> keep;
   std::string code = reply.lines.front().substr(0, 3);
   keep.push_back(reply.lines.front().size() > 4 ? reply.lines.front().substr(4) : std::string());
@@ -116,6 +117,8 @@ std::string RewriteEhloReply(const SmtpReply& reply, bool offer_starttls) {
       have = true;
       if (!offer_starttls) continue;
     }
+    // The backend trusts us for these; a client must never see or use them.
+    if (IEquals(kw, "XCLIENT") || IEquals(kw, "XFORWARD")) continue;
     keep.push_back(reply.lines[i].size() > 4 ? reply.lines[i].substr(4) : std::string());
   }
   if (offer_starttls && !have) keep.push_back("STARTTLS");

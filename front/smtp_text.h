@@ -19,8 +19,10 @@
  *	stream, with a bound on reply size and line count.
  *
  *	RewriteEhloReply() returns a 250 EHLO reply with STARTTLS added
- *	(offer_starttls, when absent) or removed (otherwise), keeping the
- *	other lines in order and the continuation markers correct. It also
+ *	(offer_starttls, when absent) or removed (otherwise), always
+ *	removes XCLIENT and XFORWARD (the backend trusts the front end for
+ *	them, never the client), and keeps the other lines in order with
+ *	correct continuation markers. It also
  *	reports whether the reply offered XCLIENT and which attributes.
  * SECURITY
  *	All input is from remote peers or the backend: bounded, never

@@ -53,7 +53,8 @@ TEST(EhloReply, AddAndRemoveStarttls) {
   EXPECT_EQ(RewriteEhloReply(r, false), r.raw);
   ASSERT_TRUE(a.Feed("250-mx.example\r\n250-STARTTLS\r\n250-XCLIENT NAME ADDR PORT HELO\r\n250 SIZE 1000\r\n"));
   auto r2 = *a.Next();
-  EXPECT_EQ(RewriteEhloReply(r2, false), "250-mx.example\r\n250-XCLIENT NAME ADDR PORT HELO\r\n250 SIZE 1000\r\n");
+  EXPECT_EQ(RewriteEhloReply(r2, false), "250-mx.example\r\n250 SIZE 1000\r\n");
+  EXPECT_EQ(RewriteEhloReply(r2, true), "250-mx.example\r\n250-STARTTLS\r\n250 SIZE 1000\r\n");
   EhloInfo info = InspectEhloReply(r2);
   EXPECT_TRUE(info.starttls);
   EXPECT_TRUE(info.xclient);

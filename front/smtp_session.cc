@@ -1,0 +1,398 @@
+// front/smtp_session.cc - see front/smtp_session.h.
+#include "front/smtp_session.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <netinet/in.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "util/log.h"
+
+namespace pftls::front {
+namespace {
+
+constexpr char kEndOfData[] = "\r\n.\r\n";
+
+void PeerStrings(const sockaddr_storage& ss, std::string* addr, std::string* port) {
+  char buf[INET6_ADDRSTRLEN] = "unknown";
+  unsigned p = 0;
+  if (ss.ss_family == AF_INET) {
+    const auto& s = reinterpret_cast<const sockaddr_in&>(ss);
+    inet_ntop(AF_INET, &s.sin_addr, buf, sizeof(buf));
+    p = ntohs(s.sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    const auto& s = reinterpret_cast<const sockaddr_in6&>(ss);
+    inet_ntop(AF_INET6, &s.sin6_addr, buf, sizeof(buf));
+    p = ntohs(s.sin6_port);
+  }
+  *addr = buf;
+  *port = std::to_string(p);
+}
+
+bool AllowedBeforeTls(Verb v) {
+  return v == Verb::kEhlo || v == Verb::kHelo || v == Verb::kNoop || v == Verb::kRset || v == Verb::kQuit ||
+         v == Verb::kStartTls;
+}
+
+}  // namespace
+
+SmtpSession::SmtpSession(event_base* base, const FrontConfig& cfg, UniqueFd client, const sockaddr_storage& peer,
+                         DoneFn done)
+    : base_(base), cfg_(cfg), done_(std::move(done)), client_fd_(std::move(client)) {
+  PeerStrings(peer, &addr_, &port_);
+  endpoint_ = "[" + addr_ + "]:" + port_;
+}
+
+SmtpSession::~SmtpSession() = default;
+
+bool SmtpSession::AttachClient(int fd) {
+  SetNonBlocking(fd);
+  client_.reset(bufferevent_socket_new(base_, fd, BEV_OPT_CLOSE_ON_FREE));
+  if (!client_) return false;
+  bufferevent_setcb(client_.get(), ClientRead, nullptr, ClientEvent, this);
+  bufferevent_setwatermark(client_.get(), EV_READ, 0, kMaxBuffered);
+  timeval idle{static_cast<time_t>(cfg_.idle_timeout.count()), 0};
+  bufferevent_set_timeouts(client_.get(), &idle, nullptr);
+  bufferevent_enable(client_.get(), EV_READ | EV_WRITE);
+  return true;
+}
+
+void SmtpSession::Start() {
+  log::Info("CONNECT from %s", endpoint_.c_str());
+  if (cfg_.wrapper) {
+    phase_ = Phase::kHandoff;
+    ipc::TlsproxyRequest req{endpoint_, ipc::kTlsproxyRoleServer, static_cast<uint32_t>(cfg_.tls_timeout),
+                             static_cast<uint32_t>(cfg_.tls_timeout), cfg_.serverid, {}};
+    handoff_ = std::make_unique<HandoffClient>(base_, cfg_.tlsproxy_path, req, client_fd_.get(),
+                                               [this](HandoffResult r) { HandoffDone(std::move(r)); });
+    handoff_->Start();
+    return;
+  }
+  if (!AttachClient(client_fd_.release())) return Finish("out of memory");
+  bufferevent_disable(client_.get(), EV_READ);  // nothing is read before the greeting
+  backend_.reset(bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE));
+  if (!backend_) return Finish("out of memory");
+  bufferevent_setcb(backend_.get(), BackendRead, nullptr, BackendEvent, this);
+  bufferevent_setwatermark(backend_.get(), EV_READ, 0, kMaxBuffered);
+  if (bufferevent_socket_connect(backend_.get(), reinterpret_cast<const sockaddr*>(&cfg_.backend),
+                                 static_cast<int>(cfg_.backend_len)) != 0) {
+    log::Warn("connect to backend: %s", strerror(errno));
+    SendClient("421 4.3.2 Service currently unavailable\r\n");
+    return Finish("backend unavailable");
+  }
+}
+
+void SmtpSession::ClientRead(bufferevent*, void* arg) { static_cast<SmtpSession*>(arg)->OnClientData(); }
+void SmtpSession::BackendRead(bufferevent*, void* arg) { static_cast<SmtpSession*>(arg)->OnBackendData(); }
+
+void SmtpSession::ClientEvent(bufferevent*, short what, void* arg) {
+  auto* s = static_cast<SmtpSession*>(arg);
+  if (what & BEV_EVENT_TIMEOUT) {
+    log::Info("timeout after %s from %s", s->data_mode_ ? "DATA" : "command", s->endpoint_.c_str());
+    s->SendClient("421 4.4.2 " + s->cfg_.myhostname + " Error: timeout exceeded\r\n");
+    return s->Finish("timeout");
+  }
+  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+    // Bytes the client sent before leaving still reach the backend.
+    if ((what & BEV_EVENT_EOF) && s->backend_ && evbuffer_get_length(bufferevent_get_output(s->backend_.get())) > 0) {
+      s->client_.reset();
+      bufferevent_setcb(s->backend_.get(), nullptr, BackendFlushed, BackendEvent, s);
+      return;
+    }
+    s->Finish("client disconnected");
+  }
+}
+
+void SmtpSession::BackendFlushed(bufferevent*, void* arg) { static_cast<SmtpSession*>(arg)->Finish("client disconnected"); }
+
+void SmtpSession::BackendEvent(bufferevent*, short what, void* arg) {
+  auto* s = static_cast<SmtpSession*>(arg);
+  if (what & BEV_EVENT_CONNECTED) {
+    s->phase_ = Phase::kGreeting;
+    bufferevent_enable(s->backend_.get(), EV_READ | EV_WRITE);
+    return;
+  }
+  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+    if (s->phase_ == Phase::kConnecting) {
+      log::Warn("connect to backend for %s: %s", s->endpoint_.c_str(), strerror(EVUTIL_SOCKET_ERROR()));
+      s->SendClient("421 4.3.2 Service currently unavailable\r\n");
+    }
+    // Deliver what the backend said last (e.g. 221), then close.
+    if (s->client_ && evbuffer_get_length(bufferevent_get_output(s->client_.get())) > 0) {
+      s->backend_.reset();
+      bufferevent_disable(s->client_.get(), EV_READ);
+      bufferevent_setcb(s->client_.get(), nullptr, ClientWritten, ClientEvent, s);
+      return;
+    }
+    s->Finish("backend disconnected");
+  }
+}
+
+void SmtpSession::ClientWritten(bufferevent*, void* arg) {
+  auto* s = static_cast<SmtpSession*>(arg);
+  if (!s->backend_) return s->Finish("backend disconnected");
+  s->MaybeStartTls();
+}
+
+void SmtpSession::SendClient(const std::string& bytes) {
+  if (client_) bufferevent_write(client_.get(), bytes.data(), bytes.size());
+}
+
+void SmtpSession::SendBackend(const std::string& bytes) {
+  if (backend_) bufferevent_write(backend_.get(), bytes.data(), bytes.size());
+}
+
+void SmtpSession::OnBackendData() {
+  evbuffer* in = bufferevent_get_input(backend_.get());
+  while (size_t n = evbuffer_get_length(in)) {
+    std::string chunk(n, '\0');
+    evbuffer_remove(in, chunk.data(), n);
+    if (!replies_.Feed(chunk)) {
+      log::Warn("backend reply too long for %s", endpoint_.c_str());
+      return Finish("backend protocol error");
+    }
+  }
+  while (auto r = replies_.Next()) {
+    OnBackendReply(*r);
+    if (finished_) return;
+  }
+}
+
+void SmtpSession::OnBackendReply(const SmtpReply& r) {
+  switch (phase_) {
+    case Phase::kConnecting:
+    case Phase::kGreeting:
+      greeting_ = r.raw;
+      if (r.code != 220) {
+        phase_ = Phase::kRelay;
+        SendClient(greeting_);
+        bufferevent_enable(client_.get(), EV_READ);
+        return;
+      }
+      SendBackend("EHLO " + cfg_.myhostname + "\r\n");
+      phase_ = Phase::kProbeEhlo;
+      return;
+    case Phase::kProbeEhlo: {
+      EhloInfo info = InspectEhloReply(r);
+      if (r.code == 250 && info.xclient) {
+        std::string x = "XCLIENT ADDR=" + std::string(addr_.find(':') != std::string::npos ? "IPV6:" : "") + addr_;
+        for (const auto& a : info.xclient_attrs)
+          if (a == "PORT") x += " PORT=" + port_;
+        SendBackend(x + "\r\n");
+        phase_ = Phase::kXclient;
+        return;
+      }
+      phase_ = Phase::kRelay;
+      SendClient(greeting_);
+      bufferevent_enable(client_.get(), EV_READ);
+      return;
+    }
+    case Phase::kXclient:
+      if (r.code != 220) log::Warn("backend refused XCLIENT for %s: %s", endpoint_.c_str(), r.lines[0].c_str());
+      phase_ = Phase::kRelay;
+      SendClient(r.code == 220 ? r.raw : greeting_);
+      bufferevent_enable(client_.get(), EV_READ);
+      OnClientData();
+      return;
+    default:
+      break;
+  }
+  while (!expect_.empty() && expect_.front().local) {
+    SendClient(expect_.front().text);
+    expect_.pop_front();
+  }
+  std::string text = r.raw;
+  if (!expect_.empty()) {
+    Verb v = expect_.front().verb;
+    expect_.pop_front();
+    if (v == Verb::kEhlo) text = RewriteEhloReply(r, cfg_.level != tls::TlsLevel::kNone && !tls_active_);
+    if (v == Verb::kData) {
+      await_data_reply_ = false;
+      if (r.code == 354) {
+        data_mode_ = true;
+        data_tail_ = 2;  // content starts at the beginning of a line
+      }
+    }
+  }
+  SendClient(text);
+  Drain();
+  OnClientData();  // input held back while a reply was outstanding
+}
+
+void SmtpSession::Local(const std::string& text) {
+  expect_.push_back(Expect{true, text, Verb::kOther});
+  Drain();
+}
+
+void SmtpSession::Drain() {
+  while (!expect_.empty() && expect_.front().local) {
+    SendClient(expect_.front().text);
+    expect_.pop_front();
+  }
+  MaybeStartTls();
+}
+
+void SmtpSession::OnClientData() {
+  if (!client_ || finished_ || phase_ != Phase::kRelay) return;
+  evbuffer* in = bufferevent_get_input(client_.get());
+  while (!finished_ && !starttls_pending_ && !await_data_reply_ && phase_ == Phase::kRelay) {
+    size_t len = evbuffer_get_length(in);
+    if (len == 0) break;
+    if (data_mode_) {
+      DataBytes(in);
+      continue;
+    }
+    if (bdat_left_ > 0) {
+      size_t n = std::min<uint64_t>(bdat_left_, len);
+      std::string chunk(n, '\0');
+      evbuffer_remove(in, chunk.data(), n);
+      SendBackend(chunk);
+      bdat_left_ -= n;
+      continue;
+    }
+    evbuffer_ptr eol = evbuffer_search_eol(in, nullptr, nullptr, EVBUFFER_EOL_LF);
+    if (eol.pos < 0) {
+      if (len > kMaxCommandLine) {
+        log::Warn("command line too long from %s", endpoint_.c_str());
+        SendClient("421 4.7.0 " + cfg_.myhostname + " Error: line too long\r\n");
+        return Finish("line too long");
+      }
+      break;
+    }
+    size_t n = static_cast<size_t>(eol.pos) + 1;
+    if (n > kMaxCommandLine) {
+      log::Warn("command line too long from %s", endpoint_.c_str());
+      SendClient("421 4.7.0 " + cfg_.myhostname + " Error: line too long\r\n");
+      return Finish("line too long");
+    }
+    std::string line(n, '\0');
+    evbuffer_remove(in, line.data(), n);
+    OnCommand(line);
+  }
+}
+
+void SmtpSession::DataBytes(evbuffer* in) {
+  size_t len = evbuffer_get_length(in);
+  std::string chunk(len, '\0');
+  evbuffer_copyout(in, chunk.data(), len);
+  size_t i = 0;
+  for (; i < len; ++i) {
+    char c = chunk[i];
+    if (c == kEndOfData[data_tail_]) {
+      if (++data_tail_ == 5) {
+        ++i;
+        break;
+      }
+    } else {
+      data_tail_ = c == '\r' ? 1 : 0;
+    }
+  }
+  evbuffer_drain(in, i);
+  SendBackend(chunk.substr(0, i));
+  if (data_tail_ == 5) {
+    data_mode_ = false;
+    data_tail_ = 0;
+    expect_.push_back(Expect{false, {}, Verb::kOther});  // the reply to the message
+  }
+}
+
+void SmtpSession::OnCommand(const std::string& line) {
+  SmtpCommand cmd = ClassifyCommand(line);
+  if (cmd.verb == Verb::kStartTls) {
+    if (cmd.has_args) return Local("501 5.5.4 Syntax: STARTTLS\r\n");
+    if (tls_active_) return Local("554 5.5.1 Error: TLS already active\r\n");
+    if (cfg_.level == tls::TlsLevel::kNone) return Local("502 5.5.1 Error: command not implemented\r\n");
+    starttls_pending_ = true;
+    return MaybeStartTls();
+  }
+  if (cmd.verb == Verb::kXclient) return Local("502 5.5.1 Error: command not implemented\r\n");
+  if (cfg_.level >= tls::TlsLevel::kEncrypt && !tls_active_ && !AllowedBeforeTls(cmd.verb))
+    return Local("530 5.7.0 Must issue a STARTTLS command first\r\n");
+  if (cmd.verb == Verb::kBdat) {
+    char* end = nullptr;
+    unsigned long long n = strtoull(cmd.args.c_str(), &end, 10);
+    if (!cmd.has_args || end == cmd.args.c_str()) return Local("501 5.5.4 Syntax: BDAT count [LAST]\r\n");
+    bdat_left_ = n;
+  }
+  SendBackend(line);
+  expect_.push_back(Expect{false, {}, cmd.verb});
+  // What follows DATA is content or commands depending on the reply.
+  if (cmd.verb == Verb::kData) await_data_reply_ = true;
+}
+
+void SmtpSession::MaybeStartTls() {
+  if (!starttls_pending_ || phase_ != Phase::kRelay || !expect_.empty() || !client_) return;
+  if (evbuffer_get_length(bufferevent_get_output(client_.get())) > 0) {
+    bufferevent_setcb(client_.get(), ClientRead, ClientWritten, ClientEvent, this);
+    return;  // ClientWritten() comes back here
+  }
+  evbuffer* in = bufferevent_get_input(client_.get());
+  if (size_t n = evbuffer_get_length(in)) {
+    log::Warn("%s: discarding %zu bytes of input sent after STARTTLS (possible command injection)",
+              endpoint_.c_str(), n);
+    evbuffer_drain(in, n);
+  }
+  bufferevent_disable(client_.get(), EV_READ | EV_WRITE);
+  phase_ = Phase::kHandoff;
+  ipc::TlsproxyRequest req{endpoint_, ipc::kTlsproxyRoleServer, static_cast<uint32_t>(cfg_.tls_timeout),
+                           static_cast<uint32_t>(cfg_.tls_timeout), cfg_.serverid, {}};
+  handoff_ = std::make_unique<HandoffClient>(base_, cfg_.tlsproxy_path, req, bufferevent_getfd(client_.get()),
+                                             [this](HandoffResult r) { HandoffDone(std::move(r)); });
+  handoff_->Start();
+}
+
+void SmtpSession::HandoffDone(HandoffResult r) {
+  handoff_.reset();  // allowed: the client's callback is its last action
+  starttls_pending_ = false;
+  if (!r.ready) {
+    log::Warn("%s: %s", endpoint_.c_str(), r.error.c_str());
+    if (cfg_.wrapper) return Finish("TLS not available");
+    phase_ = Phase::kRelay;
+    bufferevent_enable(client_.get(), EV_READ | EV_WRITE);
+    Local("454 4.7.0 TLS not available due to local problem\r\n");
+    return OnClientData();
+  }
+  if (cfg_.wrapper) {
+    client_fd_.reset();  // tlsproxy owns the client socket now
+  } else {
+    static const char kReady[] = "220 2.0.0 Ready to start TLS\r\n";
+    ssize_t w = send(bufferevent_getfd(client_.get()), kReady, sizeof(kReady) - 1, MSG_NOSIGNAL);
+    (void)w;  // the client's socket is tlsproxy's now; a failure shows up as a failed handshake
+    client_.reset();  // closes our copy of the client socket
+  }
+  tls_active_ = true;
+  if (!AttachClient(r.proxy.release())) return Finish("out of memory");
+  if (cfg_.wrapper) {
+    // Implicit TLS: now reach the backend.
+    bufferevent_disable(client_.get(), EV_READ);
+    phase_ = Phase::kConnecting;
+    backend_.reset(bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE));
+    if (!backend_) return Finish("out of memory");
+    bufferevent_setcb(backend_.get(), BackendRead, nullptr, BackendEvent, this);
+    bufferevent_setwatermark(backend_.get(), EV_READ, 0, kMaxBuffered);
+    if (bufferevent_socket_connect(backend_.get(), reinterpret_cast<const sockaddr*>(&cfg_.backend),
+                                   static_cast<int>(cfg_.backend_len)) != 0) {
+      SendClient("421 4.3.2 Service currently unavailable\r\n");
+      return Finish("backend unavailable");
+    }
+    return;
+  }
+  phase_ = Phase::kRelay;
+}
+
+void SmtpSession::Finish(const char* why) {
+  if (finished_) return;
+  finished_ = true;
+  phase_ = Phase::kDone;
+  if (log::Verbose()) log::Info("%s: %s", endpoint_.c_str(), why);
+  log::Info("DISCONNECT %s", endpoint_.c_str());
+  handoff_.reset();
+  client_.reset();
+  backend_.reset();
+  client_fd_.reset();
+  if (done_) done_(this);
+}
+
+}  // namespace pftls::front

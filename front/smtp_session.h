@@ -1,0 +1,142 @@
+/*++
+ * NAME
+ *	front/smtp_session.h - one smtpfront client: SMTP relay to the
+ *	backend with STARTTLS offloaded to tlsproxy
+ * SYNOPSIS
+ *	#include "front/smtp_session.h"
+ *
+ *	auto s = std::make_unique<SmtpSession>(base, cfg, std::move(client), peer, on_done);
+ *	s->Start();
+ * DESCRIPTION
+ *	On start the session connects to the backend. It holds the
+ *	backend's greeting, asks the backend "EHLO <myhostname>" and, when
+ *	the reply offers XCLIENT, sends "XCLIENT ADDR=... PORT=..." so the
+ *	backend sees the real client; the greeting the client gets is the
+ *	backend's (the new one after XCLIENT).
+ *
+ *	Commands are relayed line by line and replies reply by reply, in
+ *	order, pipelining included (a FIFO of expected replies keeps locally
+ *	answered commands in place). EHLO replies get STARTTLS added while
+ *	TLS is offered and not active, and removed otherwise. STARTTLS is
+ *	answered here: "501 5.5.4 Syntax: STARTTLS" with arguments, "554
+ *	5.5.1 Error: TLS already active", "502 5.5.1 Error: command not
+ *	implemented" at level none; else, once every earlier reply has been
+ *	delivered, the client socket is handed to tlsproxy, "220 2.0.0
+ *	Ready to start TLS" is written, every byte the client sent after
+ *	STARTTLS is discarded (CVE-2011-0411) and logged, and the relay goes
+ *	on over the tlsproxy stream. If tlsproxy is unreachable or answers
+ *	status 0: "454 4.7.0 TLS not available due to local problem" and
+ *	the session continues in plaintext. At level "encrypt", mail
+ *	commands before STARTTLS get "530 5.7.0 Must issue a STARTTLS
+ *	command first" (EHLO, HELO, NOOP, RSET, QUIT, STARTTLS pass).
+ *	Wrapper mode hands the client to tlsproxy before anything else.
+ *	Message content (DATA, BDAT) is relayed without interpretation.
+ * SECURITY
+ *	Client lines are capped at kMaxCommandLine bytes; replies and
+ *	buffers are bounded; an idle client is dropped.
+ * DIAGNOSTICS
+ *	"connect from/disconnect from [addr]:port", warnings for protocol
+ *	violations, the discarded-input warning.
+ * CONFIGURATION PARAMETERS
+ *	Through FrontConfig: smtpfront_relay, smtpfront_tls_security_level,
+ *	smtpfront_tls_wrappermode, tlsproxy_service_name, myhostname,
+ *	smtpfront_timeout.
+ *--*/
+#pragma once
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "front/handoff_client.h"
+#include "front/smtp_text.h"
+#include "tls/policy.h"
+#include "util/fd.h"
+#include "util/handles.h"
+
+namespace pftls::front {
+
+inline constexpr size_t kMaxCommandLine = 4096;
+inline constexpr size_t kMaxBuffered = 256 * 1024;  // per direction, before we stop reading
+
+struct FrontConfig {
+  sockaddr_storage backend{};
+  socklen_t backend_len = 0;
+  std::string tlsproxy_path = "private/tlsproxy";
+  tls::TlsLevel level = tls::TlsLevel::kMay;
+  bool wrapper = false;
+  std::string myhostname = "localhost";
+  std::string serverid = "smtpd";
+  std::chrono::seconds idle_timeout{300};
+  int tls_timeout = 300;  // sent to tlsproxy as both timeouts
+};
+
+class SmtpSession {
+ public:
+  using DoneFn = std::function<void(SmtpSession*)>;
+  SmtpSession(event_base* base, const FrontConfig& cfg, UniqueFd client, const sockaddr_storage& peer,
+              DoneFn done);
+  ~SmtpSession();
+  SmtpSession(const SmtpSession&) = delete;
+  SmtpSession& operator=(const SmtpSession&) = delete;
+
+  void Start();
+  const std::string& endpoint() const { return endpoint_; }
+  const std::string& peer_addr() const { return addr_; }
+
+ private:
+  enum class Phase { kConnecting, kGreeting, kProbeEhlo, kXclient, kRelay, kHandoff, kDone };
+  struct Expect {
+    bool local = false;
+    std::string text;  // local reply
+    Verb verb = Verb::kOther;
+  };
+
+  static void ClientRead(bufferevent*, void* arg);
+  static void ClientEvent(bufferevent*, short what, void* arg);
+  static void BackendRead(bufferevent*, void* arg);
+  static void BackendEvent(bufferevent*, short what, void* arg);
+  static void ClientWritten(bufferevent*, void* arg);
+  static void BackendFlushed(bufferevent*, void* arg);
+
+  bool AttachClient(int fd);
+  void OnClientData();
+  void OnCommand(const std::string& line);
+  void OnBackendData();
+  void OnBackendReply(const SmtpReply& r);
+  void Local(const std::string& text);
+  void Drain();
+  void SendBackend(const std::string& bytes);
+  void SendClient(const std::string& bytes);
+  void MaybeStartTls();
+  void HandoffDone(HandoffResult r);
+  void DataBytes(evbuffer* in);
+  void Finish(const char* why);
+
+  event_base* base_;
+  const FrontConfig& cfg_;
+  DoneFn done_;
+  std::string addr_, port_, endpoint_;
+  UniqueFd client_fd_;
+  BufferEventPtr client_, backend_;
+  Phase phase_ = Phase::kConnecting;
+  ReplyAssembler replies_;
+  std::string greeting_;
+  std::deque<Expect> expect_;
+  bool tls_active_ = false;
+  bool starttls_pending_ = false;
+  bool data_mode_ = false;     // relaying message content
+  bool await_data_reply_ = false;  // DATA sent: input waits for its 354 (or error)
+  int data_tail_ = 2;          // matched prefix of "\r\n.\r\n" (starts after a line end)
+  uint64_t bdat_left_ = 0;
+  std::unique_ptr<HandoffClient> handoff_;
+  bool finished_ = false;
+};
+
+}  // namespace pftls::front

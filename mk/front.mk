@@ -1,0 +1,12 @@
+# mk/front.mk - front end checks.
+#
+# check-smtpfront: smtpfront + our tlsproxy + our tlsmgr under Debian's
+#                  master(8), in front of t/tools/smtp_sink.py: swaks, smtplib,
+#                  openssl s_client, gnutls-cli, posttls-finger, injection,
+#                  levels, 454 fallback (t/e2e/smtpfront.py; root).
+
+.PHONY: check-smtpfront
+check-smtpfront: $(BUILD)/bin/smtpfront $(BUILD)/bin/tlsproxy $(BUILD)/bin/tlsmgr
+	python3 t/e2e/smtpfront.py
+
+CHECK_STEPS += check-smtpfront
