@@ -36,7 +36,7 @@ passes = 0
 lock = threading.Lock()
 # The real script sleeps a second on every fatal error and runs postconf a
 # dozen times per call: independent cases run in parallel (mostly waiting).
-WORKERS = 6
+WORKERS = 8
 
 
 def check(name, ok, detail=""):
@@ -262,12 +262,14 @@ def gen_keys(env):
 
 def test_tlsa(env, keys):
     real, ours = env.pair()
-    for k in keys:
+
+    def one_key(k):
         for args in (["output-server-tlsa", k], ["output-server-tlsa", "-h", "mail.example.org", k],
                      ["output-server-tlsa", "-hmx2.example", k]):
             r, o = env.run("real", real, args), env.run("ours", ours, args)
-            check("tlsa %s" % " ".join(args[1:]).replace(env.top, ""), r[:2] == o[:2],
+            check("tlsa %s" % " ".join(args[1:]).replace(env.top, ""), r[:2] == o[:2] and r[0] == 0,
                   "real %r\nours %r" % (r[:2], o[:2]))
+    parallel(one_key, keys)
     args = ["output-server-tlsa", "-h", "many.example"] + keys
     r, o = env.run("real", real, args), env.run("ours", ours, args)
     check("tlsa all keys in one call", r[:2] == o[:2] and r[1].count("IN TLSA") == len(keys),
@@ -280,18 +282,26 @@ def test_tlsa(env, keys):
     check("tlsa relative + none", norm(r[1], real) == norm(o[1], ours) and r[0] == o[0] == 0,
           "real %r\nours %r" % (r[:2], o[:2]))
     # The configured keys: rsa and ecdsa (explicit parameters only).
-    for cfg in ("smtpd_tls_key_file = %s\nsmtpd_tls_eckey_file = %s\n" % (keys[0], keys[1]),
+    parallel(lambda cfg: tlsa_configured(env, cfg), ("smtpd_tls_key_file = %s\nsmtpd_tls_eckey_file = %s\n" % (keys[0], keys[1]),
                 "smtpd_tls_eckey_file = %s\n" % keys[3],
                 "smtpd_tls_key_file = none\nsmtpd_tls_eckey_file = %s\n" % keys[1],
                 "smtpd_tls_cert_file = %s\n" % keys[0],
                 "mydir = %s\nsmtpd_tls_key_file = $mydir/%s\n" % (os.path.dirname(keys[0]),
-                                                                   os.path.basename(keys[0]))):
+                                                                   os.path.basename(keys[0]))))
+    tlsa_hostfile(env, keys)
+
+
+def tlsa_configured(env, cfg):
+    if True:
         real, ours = env.pair("myhostname = mx.example.test\n" + cfg)
         for args in (["output-server-tlsa"], ["output-server-tlsa", "-h", "h.example"],
                      ["output-server-tlsa", "ecdsa", "rsa"]):
             r, o = env.run("real", real, args), env.run("ours", ours, args)
             check("tlsa configured %r %s" % (cfg.replace(env.top, "").strip(), args[1:]),
                   r[:2] == o[:2], "real %r\nours %r" % (r, o))
+
+
+def tlsa_hostfile(env, keys):
     # myhostname naming a file.
     hf = os.path.join(env.top, "hostname.txt")
     with open(hf, "w") as f:
@@ -303,9 +313,15 @@ def test_tlsa(env, keys):
 
 def test_maincf(env, keys):
     before = ["myhostname = mx.example.test"]
-    for args in (["enable-server"], ["enable-server", "-a", "ecdsa"], ["enable-server", "-r", "dev:/dev/random"],
-                 ["enable-server", "-b", "3072", "a.example", "b.example"], ["enable-client"],
-                 ["enable-client", "-r", "egd:/var/run/egd"]):
+    parallel(lambda args: maincf_case(env, before, args),
+             (["enable-server"], ["enable-server", "-a", "ecdsa"], ["enable-server", "-r", "dev:/dev/random"],
+              ["enable-server", "-b", "3072", "a.example", "b.example"], ["enable-client"],
+              ["enable-client", "-r", "egd:/var/run/egd"]))
+    deploy_cases(env, before)
+
+
+def maincf_case(env, before, args):
+    if True:
         real, ours = env.pair()
         r, o = env.tty("real", real, args), env.tty("ours", ours, args)
         ra, oa = set(norm(list(added_lines(real, before)), real)), set(norm(list(added_lines(ours, before)), ours))
@@ -320,14 +336,21 @@ def test_maincf(env, keys):
                 check("enable-server files %s" % d.replace(env.top, ""), len(kf) == 1 and len(cf) == 1 and
                       (os.stat(os.path.join(d, kf[0])).st_mode & 0o777) == 0o600 and
                       (os.stat(os.path.join(d, cf[0])).st_mode & 0o777) == 0o644, repr((kf, cf)))
+
+
+def deploy_cases(env, before):
     # deploy-server-cert of one identical pair, absolute and relative names.
     d = env.newdir("src", "myhostname = mx.example.test\n")
     env.run("ours", d, ["new-server-key", "-a", "ecdsa"])
     env.run("ours", d, ["new-server-key", "-a", "rsa"])
     pairs = [(os.path.join(d, c), os.path.join(d, k)) for c, k in
              zip(files(d, "eccert-") + files(d, "cert-"), files(d, "eckey-") + files(d, "key-"))]
-    for cert, key in pairs:
-        for rel in (False, True):
+    parallel(lambda c: deploy_case(env, before, *c), [(c, k, rel) for c, k in pairs for rel in (False, True)])
+
+
+def deploy_case(env, before, cert, key, rel):
+    if True:
+        if True:
             real, ours = env.pair()
             args = ["deploy-server-cert", cert, key]
             if rel:
@@ -383,9 +406,17 @@ def all_default_case(env, cfg):
 def test_cert_csr(env, keys):
     # new-server-cert re-uses the configured key: with the same key on both
     # sides everything but serial, dates and signature must be equal.
-    for alg, key in (("rsa", keys[0]), ("ecdsa", keys[1])):
-        param = "smtpd_tls_key_file" if alg == "rsa" else "smtpd_tls_eckey_file"
-        for hosts in ([], ["a.example"], ["a.example", "b.example", "c.example"]):
+    combos = [(alg, key, hosts) for alg, key in (("rsa", keys[0]), ("ecdsa", keys[1]))
+              for hosts in ([], ["a.example"], ["a.example", "b.example", "c.example"])]
+    parallel(lambda c: reuse_case(env, *c), combos)
+    parallel(lambda c: fresh_case(env, *c),
+             (("rsa", []), ("ecdsa", ["x.example", "y.example"]), ("ecdsa", ["-b", "secp384r1"])))
+
+
+def reuse_case(env, alg, key, hosts):
+    param = "smtpd_tls_key_file" if alg == "rsa" else "smtpd_tls_eckey_file"
+    if True:
+        if True:
             real, ours = env.pair("myhostname = mx.example.test\n%s = %s\n" % (param, key))
             r = env.tty("real", real, ["new-server-cert", "-a", alg] + hosts)
             o = env.tty("ours", ours, ["new-server-cert", "-a", alg] + hosts)
@@ -397,7 +428,7 @@ def test_cert_csr(env, keys):
             rk, ok_ = files(real, kpre), files(ours, kpre)
             if len(rc) != 1 or len(oc) != 1 or len(rk) != 1 or len(ok_) != 1:
                 check("new-server-cert files", False, repr((rc, oc, rk, ok_)))
-                continue
+                return
             rt = fields(openssl_text("x509", os.path.join(real, rc[0])))
             ot = fields(openssl_text("x509", os.path.join(ours, oc[0])))
             check("cert fields %s %s" % (alg, hosts), rt == ot and rt, "\n".join(
@@ -412,8 +443,8 @@ def test_cert_csr(env, keys):
             # CSR for the same key and names.
             args = ["output-server-csr", "-k", key] + hosts
             rr, orr = env.run("real", real, args), env.run("ours", ours, args)
-            tr = os.path.join(env.top, "r.csr")
-            to = os.path.join(env.top, "o.csr")
+            tr = os.path.join(real, "r.csr")
+            to = os.path.join(ours, "o.csr")
             open(tr, "w").write(rr[1])
             open(to, "w").write(orr[1])
             rt, ot = fields(openssl_text("req", tr)), fields(openssl_text("req", to))
@@ -421,9 +452,12 @@ def test_cert_csr(env, keys):
                   "\n".join("%-60s | %s" % p for p in zip(rt + [""] * 40, ot + [""] * 40) if p != ("", "")))
             v = subprocess.run(["openssl", "req", "-in", to, "-verify", "-noout"], capture_output=True, text=True)
             check("csr signature verifies %s" % alg, v.returncode == 0, v.stderr)
+
+
+def fresh_case(env, alg, hosts):
     # Fresh keys (new-server-key): formats, modes and certificate fields
     # apart from the key-dependent SKI.
-    for alg, hosts in (("rsa", []), ("ecdsa", ["x.example", "y.example"]), ("ecdsa", ["-b", "secp384r1"])):
+    if True:
         real, ours = env.pair()
         r = env.tty("real", real, ["new-server-key", "-a", alg] + hosts)
         o = env.tty("ours", ours, ["new-server-key", "-a", alg] + hosts)
@@ -434,7 +468,7 @@ def test_cert_csr(env, keys):
         rc, oc = files(real, cpre), files(ours, cpre)
         if not (rk and ok_ and rc and oc):
             check("new-server-key files %s" % alg, False, repr((rk, ok_, rc, oc)))
-            continue
+            return
         heads = []
         for d, k in ((real, rk[0]), (ours, ok_[0])):
             heads.append([l for l in open(os.path.join(d, k)).read().splitlines() if l.startswith("-----")])
@@ -492,21 +526,6 @@ def test_errors(env, keys):
     d = env.newdir("mm", "myhostname = mx.example.test\n")
     env.run("ours", d, ["new-server-key"])
     cert = os.path.join(d, files(d, "cert-")[0])
-    same_tty(env, "deploy mismatch", ["deploy-server-cert", cert, keys[2]])
-    same_tty(env, "deploy mismatch (ec key)", ["deploy-server-cert", cert, keys[1]])
-    # Non-default settings: suggestions only, exit 0, main.cf unchanged.
-    same_tty(env, "enable-server non-default", ["enable-server"],
-             "myhostname = mx.example.test\nsmtpd_tls_security_level = may\n")
-    same_tty(env, "enable-client non-default", ["enable-client"],
-             "myhostname = mx.example.test\nsmtp_tls_security_level = encrypt\n")
-    # new-server-cert whose configured key is missing or of the wrong type.
-    same_tty(env, "new-server-cert missing key", ["new-server-cert"],
-             "myhostname = mx.example.test\nsmtpd_tls_key_file = /nonexistent/key.pem\n")
-    same_tty(env, "new-server-cert wrong key type", ["new-server-cert"],
-             "myhostname = mx.example.test\nsmtpd_tls_key_file = %s\n" % keys[1])
-    same_tty(env, "new-server-cert unreadable key", ["new-server-cert"],
-             "myhostname = mx.example.test\nsmtpd_tls_key_file = %s\n" % garbage)
-    same_tty(env, "new-server-cert ecdsa, no key configured", ["new-server-cert", "-a", "ecdsa", "n.example"])
 
     # A file name for this second (and the next few) already exists.
     def occupy(prefix):
@@ -516,8 +535,22 @@ def test_errors(env, keys):
                 t = (now + datetime.timedelta(seconds=s)).strftime("%Y%m%d-%H%M%S")
                 open(os.path.join(d, "%s-%s.pem" % (prefix, t)), "w").close()
         return setup
-    same_tty(env, "key file exists", ["new-server-key"], setup=occupy("key"))
-    same_tty(env, "cert file exists", ["new-server-key", "-a", "ecdsa"], setup=occupy("eccert"))
+    mx = "myhostname = mx.example.test\n"
+    cases = [
+        ("deploy mismatch", ["deploy-server-cert", cert, keys[2]], mx, None),
+        ("deploy mismatch (ec key)", ["deploy-server-cert", cert, keys[1]], mx, None),
+        # Non-default settings: suggestions only, exit 0, main.cf unchanged.
+        ("enable-server non-default", ["enable-server"], mx + "smtpd_tls_security_level = may\n", None),
+        ("enable-client non-default", ["enable-client"], mx + "smtp_tls_security_level = encrypt\n", None),
+        # new-server-cert whose configured key is missing or of the wrong type.
+        ("new-server-cert missing key", ["new-server-cert"], mx + "smtpd_tls_key_file = /nonexistent/key.pem\n", None),
+        ("new-server-cert wrong key type", ["new-server-cert"], mx + "smtpd_tls_key_file = %s\n" % keys[1], None),
+        ("new-server-cert unreadable key", ["new-server-cert"], mx + "smtpd_tls_key_file = %s\n" % garbage, None),
+        ("new-server-cert ecdsa, no key configured", ["new-server-cert", "-a", "ecdsa", "n.example"], mx, None),
+        ("key file exists", ["new-server-key"], mx, occupy("key")),
+        ("cert file exists", ["new-server-key", "-a", "ecdsa"], mx, occupy("eccert")),
+    ]
+    parallel(lambda c: same_tty(env, c[0], c[1], c[2], setup=c[3]), cases)
     # A configuration directory that does not exist: the script cannot even
     # log (postlog needs main.cf); ours says what it means to say.
     nodir = os.path.join(env.top, "nodir")
