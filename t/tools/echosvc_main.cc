@@ -23,7 +23,9 @@
 #include <event2/bufferevent.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <ctime>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -44,7 +46,12 @@ struct Settings {
 Settings g_settings;
 
 std::string Answer(const std::string& line) {
-  if (g_settings.delay_ms > 0) usleep(static_cast<useconds_t>(g_settings.delay_ms) * 1000);
+  // Block the whole process (signals do not cut the delay short).
+  if (g_settings.delay_ms > 0) {
+    struct timespec left = {g_settings.delay_ms / 1000, (g_settings.delay_ms % 1000) * 1000000};
+    while (nanosleep(&left, &left) < 0 && errno == EINTR) {
+    }
+  }
   return std::to_string(getpid()) + " " + g_settings.param + " " + line + "\n";
 }
 
@@ -91,7 +98,10 @@ std::map<int, std::string> g_partial;
 daemon::Next OnRequest(daemon::Server&, int fd) {
   char buf[512];
   ssize_t n = read(fd, buf, sizeof(buf));
-  if (n == 0) return daemon::Next::kClose;
+  if (n == 0) {
+    if (g_partial[fd] == "W") log::Info("wakeup received");
+    return daemon::Next::kClose;
+  }
   if (n < 0) return (errno == EAGAIN || errno == EINTR) ? daemon::Next::kContinue : daemon::Next::kClose;
   std::string& acc = g_partial[fd];
   acc.append(buf, static_cast<size_t>(n));
