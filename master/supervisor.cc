@@ -73,8 +73,12 @@ Status Supervisor::Apply(const config::Config& cfg, const std::vector<config::Ma
   }
   // Old pools: their children drain and exit on status EOF.
   for (auto& [key, pool] : pools_) {
-    for (pid_t pid : pool->Retire()) retired_[pid] = pool->cfg().path;
-    if (!next.count(key) && pool->cfg().type == "unix") {
+    const bool removed = !next.count(key);
+    for (pid_t pid : pool->Retire()) {
+      retired_[pid] = pool->cfg().path;
+      if (removed) kill(pid, SIGTERM);  // removed from master.cf: stop now
+    }
+    if (removed && pool->cfg().type == "unix") {
       std::vector<UniqueFd> gone = pool->TakeListeners();
       for (const std::string& path : pool->cfg().addresses) unlink(path.c_str());
     }
