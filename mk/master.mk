@@ -6,5 +6,6 @@ CHECK_STEPS += check-master
 
 .PHONY: check-master
 check-master: $(BUILD)/bin/master $(BUILD)/t/bin/echosvc
+	timeout 60 t/e2e/skeleton_test.sh
 	timeout 180 t/e2e/master_test.sh
 	timeout 120 t/e2e/debian_master_test.sh

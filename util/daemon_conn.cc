@@ -85,12 +85,15 @@ void ArmListeners(ServerState& s) {
 
 void StartStandalone(ServerState& s) {
   struct stat st;
-  if (fstat(0, &st) < 0 || !S_ISSOCK(st.st_mode))
-    log::Fatal("-S: standard input must be a socket (for example: socat TCP-LISTEN:N EXEC:'%s -S')",
-               s.spec.program.c_str());
-  UniqueFd fd(fcntl(0, F_DUPFD_CLOEXEC, 3));
-  if (!fd) log::Fatal("dup stdin: %s", strerror(errno));
-  SetNonBlocking(fd.get());
+  if (fstat(0, &st) < 0) log::Fatal("-S: standard input: %s", strerror(errno));
+  UniqueFd fd;
+  if (S_ISSOCK(st.st_mode)) {
+    fd.reset(fcntl(0, F_DUPFD_CLOEXEC, 3));
+    if (!fd) log::Fatal("dup stdin: %s", strerror(errno));
+    SetNonBlocking(fd.get());
+  } else {
+    fd = StartStdioRelay(s);  // terminal or pipes: relay through a socketpair
+  }
   s.accepting = false;  // the one connection is all there will be
   HandOff(s, std::move(fd));
 }

@@ -99,7 +99,8 @@ void ForkToDrain(ServerState& s) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     pid_t pid = fork();
     if (pid == 0) {
-      event_reinit(s.base.get());
+      if (event_reinit(s.base.get()) < 0) log::Fatal("event_reinit after fork failed");
+      WatchdogRearm();
       return;
     }
     if (pid > 0) _exit(0);
@@ -116,9 +117,11 @@ Mode DetectMode(const Options& o) {
 }
 
 void CheckMasterFds(ServerState& s) {
-  if (fcntl(master_proto::kStatusFd, F_GETFD) < 0)
+  if (fcntl(master_proto::kStatusFd, F_GETFD) < 0) {
+    log::SetStderr(true);  // run by hand: say it where it is seen
     log::Fatal("not started by master(8): descriptor %d is not open (use -S, or PFTLS_LISTEN for tests)",
                master_proto::kStatusFd);
+  }
   for (int i = 0; i < s.opts.socket_count; ++i) {
     int fd = master_proto::kListenFd + i;
     if (fcntl(fd, F_GETFD) < 0) log::Fatal("not started by master(8): listen descriptor %d is not open", fd);
@@ -302,9 +305,10 @@ int RunServer(int argc, char** argv, const ServerSpec& spec) {
     WatchdogPass();
     if (rc == 1) break;  // nothing left to wait for
   }
-  alarm(0);  // the watchdog ends with the loop
+  WatchdogStop();  // the watchdog ends with the loop
   if (spec.on_exit) spec.on_exit(server);
   while (!s.conns.empty()) CloseMultiConn(s, s.conns.begin()->first);
+  if (s.relay) FinishStdioRelay(s);
   return 0;
 }
 

@@ -18,6 +18,13 @@ struct MultiConn {
   EventPtr ev;
 };
 
+// StdioRelay - -S with pipes: the role gets one end of a socketpair and
+// the skeleton copies stdin -> inner and inner -> stdout.
+struct StdioRelay {
+  BufferEventPtr in;     // fd 0, read (none when stdin is a regular file)
+  BufferEventPtr inner;  // our end of the socketpair (closed on free)
+};
+
 struct ServerState {
   EventBasePtr base;  // first member: destroyed last
   ServerSpec spec;
@@ -35,6 +42,7 @@ struct ServerState {
   EventPtr idle_timer;
   EventPtr lifetime_timer;
   std::map<int, MultiConn> conns;  // kMulti
+  std::unique_ptr<StdioRelay> relay;  // -S on pipes
 
   size_t leases = 0;      // kEvent
   long use_count = 0;
@@ -57,8 +65,15 @@ void ConnectionCame(ServerState& s);
 void ArmListeners(ServerState& s);
 void StartStandalone(ServerState& s);
 void CloseMultiConn(ServerState& s, int fd);
+// daemon_stdio.cc
+UniqueFd StartStdioRelay(ServerState& s);
+void FinishStdioRelay(ServerState& s);
 // daemon_watchdog.cc
 void WatchdogStart(event_base* base, long timeout_seconds);
 void WatchdogPass();
+// WatchdogRearm - after fork (alarms are not inherited).
+void WatchdogRearm();
+// WatchdogStop - disarm and release the wake-up event (before the base).
+void WatchdogStop();
 
 }  // namespace pftls::daemon

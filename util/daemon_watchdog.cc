@@ -53,6 +53,20 @@ void OnWake(evutil_socket_t fd, short, void*) {
 
 }  // namespace
 
+void WatchdogRearm() {
+  if (g_step > 0) alarm(g_step);
+}
+
+void WatchdogStop() {
+  alarm(0);
+  signal(SIGALRM, SIG_DFL);
+  g_wake_event.reset();  // before the event base it belongs to goes away
+  if (g_wake_read >= 0) close(g_wake_read);
+  if (g_wake_write >= 0) close(g_wake_write);
+  g_wake_read = g_wake_write = -1;
+  g_step = 0;
+}
+
 void WatchdogPass() { g_passes = g_passes + 1 == 0x7fffffff ? 0 : g_passes + 1; }
 
 void WatchdogStart(event_base* base, long timeout_seconds) {

@@ -78,8 +78,20 @@ void OnRead(bufferevent* bev, void* arg) {
   if (evbuffer_get_length(in) > 1024) EndSession(static_cast<Session*>(arg));
 }
 
-void OnEvent(bufferevent*, short what, void* arg) {
-  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) EndSession(static_cast<Session*>(arg));
+void OnFlushed(bufferevent*, void* arg) { EndSession(static_cast<Session*>(arg)); }
+
+void OnEvent(bufferevent* bev, short what, void* arg) {
+  if (what & BEV_EVENT_ERROR) {
+    EndSession(static_cast<Session*>(arg));
+  } else if (what & BEV_EVENT_EOF) {
+    // Client finished sending: end once the answers are out.
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+      EndSession(static_cast<Session*>(arg));
+      return;
+    }
+    bufferevent_disable(bev, EV_READ);
+    bufferevent_setcb(bev, nullptr, OnFlushed, OnEvent, arg);
+  }
 }
 
 void OnAccept(daemon::Server& srv, UniqueFd fd, daemon::Lease lease) {
