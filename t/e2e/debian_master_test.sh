@@ -9,7 +9,7 @@
 # throttling and no warnings.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-ECHOSVC=$top/build/t/bin/echosvc
+ECHOSVC=${ECHOSVC:-$top/build/t/bin/echosvc}
 CLIENT=$top/t/e2e/echoclient.py
 PMASTER=/usr/lib/postfix/sbin/master
 

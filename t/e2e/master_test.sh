@@ -8,8 +8,8 @@
 # mail_owner and children drop privileges).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-MASTER=$top/build/bin/master
-ECHOSVC=$top/build/t/bin/echosvc
+MASTER=${MASTER:-$top/build/bin/master}
+ECHOSVC=${ECHOSVC:-$top/build/t/bin/echosvc}
 CLIENT=$top/t/e2e/echoclient.py
 
 if [ "$(id -u)" -ne 0 ]; then echo "SKIP master_test: needs root"; exit 0; fi

@@ -4,7 +4,7 @@
 # listen mode with SIGTERM exit, and the message when fd 5 is missing.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-ECHOSVC=$top/build/t/bin/echosvc
+ECHOSVC=${ECHOSVC:-$top/build/t/bin/echosvc}
 CLIENT=$top/t/e2e/echoclient.py
 [ -x "$ECHOSVC" ] || { echo "FAIL: $ECHOSVC not built"; exit 1; }
 T=$(mktemp -d /tmp/pftls-skel.XXXXXX)
