@@ -39,14 +39,24 @@
  *	tlsproxy_watchdog_timeout: 5x". TryInt/TryBool/TryTime return a
  *	Result instead, for callers that must not exit.
  *
+ *	The relational forms also accept the "level" suffix (<level, ==level,
+ *	...) comparing compatibility levels N[.N[.N]], as Postfix 3.6+
+ *	defaults use. Nesting deeper than kMaxExpansionDepth levels (each
+ *	parameter value and each branch is one level, as in postconf) or a
+ *	parameter that refers back to itself is "unreasonable macro call
+ *	nesting". ValidateAll() expands every defined name up front.
+ *
  *	IsExplicit(name) is postconf -n: the name is defined in main.cf (or
  *	overridden with -o), whatever its value.
  *
- *	EditMainCf() is postconf -e / -X: replace the last definition of each
- *	name in place, keep comments and order, append new names at the end,
- *	remove the names listed in `remove`; written to a temporary file in
- *	the same directory, fsync'ed, renamed over main.cf; mode and owner
- *	kept. All changes are one atomic edit.
+ *	EditMainCf() is postconf -e / -X: rewrite the definition of each name
+ *	in place as "name = value" (like postconf -e, every definition of it,
+ *	continuation lines dropped, so the last one is replaced whatever came
+ *	before), keep comments and order, append new names at the end,
+ *	remove every definition of the names listed in `remove`; multi-line
+ *	values are refused; written to a temporary file in the same
+ *	directory, fsync'ed, renamed over main.cf, directory fsync'ed; mode
+ *	and owner kept. All changes are one atomic edit.
  *
  *	ParseMasterCf() reads master.cf's column format (service type private
  *	unpriv chroot wakeup maxproc command args...), continuation lines,

@@ -22,7 +22,10 @@ Error LineError(const std::string& file, int line, const std::string& what) {
 std::string Quote(std::string_view s) {
   constexpr size_t kMax = 80;
   std::string out = "\"";
-  for (char c : s.substr(0, kMax)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+  for (char c : s.substr(0, kMax)) {
+    unsigned char u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u >= 0x7f) ? '?' : c;
+  }
   if (s.size() > kMax) out += "...";
   return out + "\"";
 }
