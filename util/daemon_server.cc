@@ -270,6 +270,9 @@ int RunServer(int argc, char** argv, const ServerSpec& spec) {
                             .post_jail = [&] { if (spec.post_jail) spec.post_jail(server); }});
 
   // Events: signals, master status, listeners, timers, watchdog.
+  // Under master, ^C at a foreground master's terminal reaches the whole
+  // process group: master stops us with SIGTERM, so SIGINT is ignored here.
+  if (s.mode == Mode::kMaster) signal(SIGINT, SIG_IGN);
   int sigs[] = {SIGTERM, SIGINT};
   for (int sig : sigs) {
     if (sig == SIGINT && s.mode == Mode::kMaster) continue;
