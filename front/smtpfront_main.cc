@@ -42,7 +42,6 @@
 #include "front/backend_addr.h"
 #include "front/conn_limits.h"
 #include "front/smtp_session.h"
-#include "sandbox/jail.h"
 #include "tls/policy.h"
 #include "util/daemon.h"
 #include "util/log.h"
@@ -51,16 +50,21 @@ using namespace pftls;
 
 namespace {
 
+struct Live {
+  std::unique_ptr<front::SmtpSession> session;
+  daemon::Lease lease;
+};
+
 struct Front {
   front::FrontConfig cfg;
   std::unique_ptr<front::ConnLimits> limits;
-  std::map<front::SmtpSession*, std::unique_ptr<front::SmtpSession>> sessions;
-  std::vector<std::unique_ptr<front::SmtpSession>> dead;
+  std::map<front::SmtpSession*, Live> sessions;
+  std::vector<Live> dead;
   EventPtr reaper;
 };
 
-void Reject(int fd, const std::string& host, const char* why, const std::string& ep) {
-  log::Warn("reject: %s from %s", why, ep.c_str());
+void Reject(int fd, const std::string& host, const char* why, const std::string& addr) {
+  log::Warn("reject: %s: %s", addr.c_str(), why);
   std::string msg = "421 4.7.0 " + host + " Error: too many connections\r\n";
   ssize_t w = send(fd, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   (void)w;
@@ -70,9 +74,12 @@ void Reject(int fd, const std::string& host, const char* why, const std::string&
 
 int main(int argc, char** argv) {
   Front f;
-  daemon::Hooks h;
-  h.pre_jail = [&f](daemon::Context& c) {
-    config::Config& cfg = c.cfg();
+  daemon::ServerSpec spec;
+  spec.program = "smtpfront";
+  spec.flavour = daemon::Flavour::kEvent;
+  spec.writes_files = false;
+  spec.pre_jail = [&f](daemon::Server& s) {
+    config::Config& cfg = s.cfg();
     std::string relay = cfg.Str("smtpfront_relay");
     if (relay.empty()) log::Fatal("smtpfront_relay is not set (inet:host:port or unix:/path)");
     auto backend = front::ParseBackend(relay);
@@ -86,49 +93,44 @@ int main(int argc, char** argv) {
     f.cfg.wrapper = cfg.Bool("smtpfront_tls_wrappermode");
     f.cfg.tlsproxy_path = "private/" + cfg.Str("tlsproxy_service_name");
     f.cfg.myhostname = cfg.Str("myhostname");
-    f.cfg.serverid = c.options().service.empty() ? "smtpfront" : c.options().service;
+    f.cfg.serverid = s.service_name();
     f.cfg.idle_timeout = std::chrono::seconds(cfg.TimeSeconds("smtpfront_timeout"));
     f.cfg.tls_timeout = static_cast<int>(cfg.TimeSeconds("smtpfront_tls_timeout"));
     f.limits = std::make_unique<front::ConnLimits>(cfg.Int("smtpfront_connection_limit"),
                                                    cfg.Int("smtpfront_client_connection_limit"));
   };
-  h.jail = [](daemon::Context& c) {
-    sandbox::JailSpec js;
-    js.role = "smtpfront";
-    if (c.options().chroot) js.chroot_dir = c.cfg().Str("queue_directory");
-    if (c.options().setuid) js.user = c.cfg().Str("mail_owner");
-    js.no_fork = true;
-    js.no_files = true;
-    return sandbox::EnterJail(js);
-  };
-  h.post_jail = [&f](daemon::Context& c) {
-    f.reaper.reset(event_new(c.base(), -1, 0, [](evutil_socket_t, short, void* arg) {
+  spec.post_jail = [&f](daemon::Server& s) {
+    f.reaper.reset(event_new(s.base(), -1, 0, [](evutil_socket_t, short, void* arg) {
       static_cast<Front*>(arg)->dead.clear();
     }, &f));
   };
-  h.on_connection = [&f](daemon::Context& c, UniqueFd fd) {
+  spec.on_accept = [&f](daemon::Server& s, UniqueFd fd, daemon::Lease lease) {
     sockaddr_storage peer{};
     socklen_t len = sizeof(peer);
     getpeername(fd.get(), reinterpret_cast<sockaddr*>(&peer), &len);
     std::string addr = front::AddrString(peer);
     if (const char* why = f.limits->Admit(addr)) {
       Reject(fd.get(), f.cfg.myhostname, why, addr);
-      return;  // fd closes here
+      return;  // fd and lease end here
     }
     Front* fp = &f;
-    auto s = std::make_unique<front::SmtpSession>(c.base(), f.cfg, std::move(fd), peer,
-                                                  [fp, addr](front::SmtpSession* done) {
-                                                    fp->limits->Release(addr);
-                                                    auto it = fp->sessions.find(done);
-                                                    if (it == fp->sessions.end()) return;
-                                                    fp->dead.push_back(std::move(it->second));
-                                                    fp->sessions.erase(it);
-                                                    event_active(fp->reaper.get(), EV_TIMEOUT, 0);
-                                                  });
-    front::SmtpSession* raw = s.get();
-    f.sessions.emplace(raw, std::move(s));
+    auto session = std::make_unique<front::SmtpSession>(s.base(), f.cfg, std::move(fd), peer,
+                                                        [fp, addr](front::SmtpSession* done) {
+                                                          fp->limits->Release(addr);
+                                                          auto it = fp->sessions.find(done);
+                                                          if (it == fp->sessions.end()) return;
+                                                          fp->dead.push_back(std::move(it->second));
+                                                          fp->sessions.erase(it);
+                                                          event_active(fp->reaper.get(), EV_TIMEOUT, 0);
+                                                        });
+    front::SmtpSession* raw = session.get();
+    f.sessions.emplace(raw, Live{std::move(session), std::move(lease)});
     raw->Start();
   };
-  h.active = [&f]() -> size_t { return f.sessions.size(); };
-  return daemon::Run(argc, argv, "smtpfront", daemon::Kind::kEvent, h);
+  spec.on_exit = [&f](daemon::Server&) {
+    f.sessions.clear();
+    f.dead.clear();
+    f.reaper.reset();
+  };
+  return daemon::RunServer(argc, argv, spec);
 }

@@ -164,6 +164,9 @@ class Server {
 
   Status Start();
   void Stop();
+  // Adopt - serve a connection someone else accepted (a daemon skeleton
+  // that owns the listener). Works without Start() and without a listener.
+  void Adopt(UniqueFd fd) { Accept(std::move(fd)); }
   size_t connections() const { return conns_.size(); }
   const ServerOptions& options() const { return opts_; }
 

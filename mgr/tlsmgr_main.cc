@@ -40,12 +40,10 @@
 #include <unistd.h>
 
 #include <memory>
-#include <vector>
 
 #include "ipc/server.h"
 #include "ipc/tlsmgr_routes.h"
 #include "mgr/service.h"
-#include "sandbox/jail.h"
 #include "util/daemon.h"
 #include "util/log.h"
 
@@ -68,39 +66,36 @@ void AsUser(const std::string& user, bool drop, Fn fn) {
 
 int main(int argc, char** argv) {
   std::unique_ptr<mgr::TlsmgrServiceImpl> svc;
-  std::vector<std::unique_ptr<ipc::Server>> servers;
+  std::unique_ptr<ipc::Server> server;
   bool chrooted = false;
-  daemon::Hooks h;
-  h.pre_jail = [&svc](daemon::Context& c) {
-    AsUser(c.cfg().Str("mail_owner"), c.options().setuid, [&] {
-      auto built = mgr::BuildTlsmgrService(c.cfg());
+  daemon::ServerSpec spec;
+  spec.program = "tlsmgr";
+  // Connections are served by ipc::Server on the event loop; the skeleton
+  // accepts, and the process stays until master goes away (no retirement).
+  spec.flavour = daemon::Flavour::kEvent;
+  spec.limit = daemon::ProcessLimit::kOne;
+  spec.retire = false;
+  spec.pre_jail = [&](daemon::Server& s) {
+    chrooted = s.options().chroot && geteuid() == 0;
+    AsUser(s.cfg().Str("mail_owner"), s.options().unprivileged, [&] {
+      auto built = mgr::BuildTlsmgrService(s.cfg());
       if (!built) log::Fatal("%s", built.error().c_str());
       svc = std::move(*built);
     });
   };
-  h.jail = [&chrooted](daemon::Context& c) {
-    chrooted = c.options().chroot && geteuid() == 0;
-    sandbox::JailSpec js;
-    js.role = "tlsmgr";
-    if (c.options().chroot) js.chroot_dir = c.cfg().Str("queue_directory");
-    if (c.options().setuid) js.user = c.cfg().Str("mail_owner");
-    js.no_fork = true;
-    return sandbox::EnterJail(js);
-  };
-  h.post_jail = [&svc, &servers, &chrooted](daemon::Context& c) {
-    if (chrooted) svc->EnteredJail(c.cfg().Str("queue_directory"));
+  spec.post_jail = [&](daemon::Server& s) {
+    if (chrooted) svc->EnteredJail(s.cfg().Str("queue_directory"));
     svc->Start();
-    if (Status s = svc->Arm(c.base()); !s) log::Fatal("%s", s.error().c_str());
-    for (UniqueFd& fd : c.TakeListeners()) {
-      auto server = std::make_unique<ipc::Server>(c.base(), std::move(fd), ipc::TlsmgrServerOptions(),
-                                                  ipc::TlsmgrRoutes(*svc));
-      if (Status s = server->Start(); !s) log::Fatal("%s", s.error().c_str());
-      servers.push_back(std::move(server));
-    }
+    if (Status st = svc->Arm(s.base()); !st) log::Fatal("%s", st.error().c_str());
+    server = std::make_unique<ipc::Server>(s.base(), UniqueFd(), ipc::TlsmgrServerOptions(), ipc::TlsmgrRoutes(*svc));
   };
-  h.active = [] { return size_t{0}; };  // persistent: on reload or master exit, leave at once
-  h.on_exit = [&svc](daemon::Context&) {
+  // The lease is dropped at once: tlsmgr does not hold master's reload
+  // up for its clients' idle connections (they reconnect).
+  spec.on_accept = [&](daemon::Server&, UniqueFd fd, daemon::Lease) { server->Adopt(std::move(fd)); };
+  spec.on_exit = [&](daemon::Server&) {
+    server.reset();
     if (svc) svc->Shutdown();
+    svc.reset();
   };
-  return daemon::Run(argc, argv, "tlsmgr", daemon::Kind::kMulti, h);
+  return daemon::RunServer(argc, argv, spec);
 }

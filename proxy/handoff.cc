@@ -19,7 +19,9 @@ class HandoffServer::Conn {
  public:
   enum class State { kRequest, kHangup, kFd, kDone };
 
-  Conn(HandoffServer* owner, UniqueFd fd) : owner_(owner), fd_(std::move(fd)) {}
+  Conn(HandoffServer* owner, UniqueFd fd, daemon::Lease lease)
+      : owner_(owner), fd_(std::move(fd)), lease_(std::move(lease)) {}
+  daemon::Lease TakeLease() { return std::move(lease_); }
 
   bool Start() {
     if (!SetNonBlocking(fd_.get())) return false;
@@ -165,6 +167,7 @@ class HandoffServer::Conn {
   ipc::Attr0Parser parser_;
   ipc::TlsproxyRequest req_;
   bool connect_logged_ = false;
+  daemon::Lease lease_;
 };
 
 HandoffServer::HandoffServer(event_base* base, HandoffEnv env) : base_(base), env_(std::move(env)) {
@@ -173,8 +176,8 @@ HandoffServer::HandoffServer(event_base* base, HandoffEnv env) : base_(base), en
 
 HandoffServer::~HandoffServer() = default;
 
-void HandoffServer::Accept(UniqueFd fd) {
-  auto conn = std::make_unique<Conn>(this, std::move(fd));
+void HandoffServer::Accept(UniqueFd fd, daemon::Lease lease) {
+  auto conn = std::make_unique<Conn>(this, std::move(fd), std::move(lease));
   Conn* raw = conn.get();
   conns_.emplace(raw, std::move(conn));
   if (!raw->Start()) {
@@ -201,7 +204,7 @@ void HandoffServer::StartSession(Conn* conn, UniqueFd plaintext, UniqueFd cipher
   auto session = std::make_unique<TlsSession>(base_, env_.ctx, std::move(plaintext), std::move(ciphertext),
                                               std::move(p), [this](TlsSession* s) { Retire(s); });
   TlsSession* raw = session.get();
-  sessions_.emplace(raw, std::move(session));
+  sessions_.emplace(raw, Live{std::move(session), conn->TakeLease()});
   Retire(conn);
   if (!raw->Start()) {
     log::Warn("cannot start TLS session for %s", raw->params().endpoint.c_str());

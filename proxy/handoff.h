@@ -44,6 +44,7 @@
 
 #include "proxy/tls_session.h"
 #include "tls/policy.h"
+#include "util/daemon.h"
 #include "util/fd.h"
 #include "util/handles.h"
 
@@ -70,7 +71,9 @@ class HandoffServer {
   HandoffServer(const HandoffServer&) = delete;
   HandoffServer& operator=(const HandoffServer&) = delete;
 
-  void Accept(UniqueFd conn);
+  // Accept - a new connection; lease (the skeleton's count of this
+  // connection) is held until the connection or its session ends.
+  void Accept(UniqueFd conn, daemon::Lease lease = {});
   size_t active() const { return conns_.size() + sessions_.size(); }
   void set_on_idle(std::function<void()> fn) { on_idle_ = std::move(fn); }
 
@@ -85,9 +88,13 @@ class HandoffServer {
   event_base* base_;
   HandoffEnv env_;
   std::map<Conn*, std::unique_ptr<Conn>> conns_;
-  std::map<TlsSession*, std::unique_ptr<TlsSession>> sessions_;
+  struct Live {
+    std::unique_ptr<TlsSession> session;
+    daemon::Lease lease;
+  };
+  std::map<TlsSession*, Live> sessions_;
   std::vector<std::unique_ptr<Conn>> dead_conns_;
-  std::vector<std::unique_ptr<TlsSession>> dead_sessions_;
+  std::vector<Live> dead_sessions_;
   EventPtr reaper_;
   std::function<void()> on_idle_;
 };

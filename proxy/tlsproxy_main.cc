@@ -52,7 +52,6 @@
 
 #include "proxy/handoff.h"
 #include "proxy/tlsmgr_link.h"
-#include "sandbox/jail.h"
 #include "tls/server_ctx.h"
 #include "util/daemon.h"
 #include "util/log.h"
@@ -72,10 +71,14 @@ struct Proxy {
 
 int main(int argc, char** argv) {
   Proxy p;
-  daemon::Hooks h;
-  h.watchdog_param = "tlsproxy_watchdog_timeout";
-  h.pre_jail = [&p](daemon::Context& c) {
-    p.settings = tls::LoadServerSettings(c.cfg(), "tlsproxy_tls_", "tlsproxy_");
+  daemon::ServerSpec spec;
+  spec.program = "tlsproxy";
+  spec.flavour = daemon::Flavour::kEvent;
+  spec.limit = daemon::ProcessLimit::kZero;
+  spec.writes_files = false;
+  spec.watchdog_param = "tlsproxy_watchdog_timeout";
+  spec.pre_jail = [&p](daemon::Server& s) {
+    p.settings = tls::LoadServerSettings(s.cfg(), "tlsproxy_tls_", "tlsproxy_");
     auto sc = tls::BuildServerContext(p.settings);
     if (!sc) log::Fatal("%s", sc.error().c_str());
     p.server = std::move(*sc);
@@ -86,24 +89,15 @@ int main(int argc, char** argv) {
     }
     if (p.settings.session_cache_timeout > 0) {
       proxy::LinkOptions lo;
-      lo.socket_path = "private/" + c.cfg().Str("tlsmgr_service_name");
-      lo.seed_bytes = c.cfg().Int("tls_daemon_random_bytes");
+      lo.socket_path = "private/" + s.cfg().Str("tlsmgr_service_name");
+      lo.seed_bytes = s.cfg().Int("tls_daemon_random_bytes");
       lo.cache_timeout = p.settings.session_cache_timeout;
-      p.link = std::make_unique<proxy::TlsmgrLink>(c.base(), lo);
+      p.link = std::make_unique<proxy::TlsmgrLink>(s.base(), lo);
       p.link->Start();
       p.link->Install(p.server.ctx.get(), p.server.ticket_cipher);
     }
   };
-  h.jail = [](daemon::Context& c) {
-    sandbox::JailSpec js;
-    js.role = "tlsproxy";
-    if (c.options().chroot) js.chroot_dir = c.cfg().Str("queue_directory");
-    if (c.options().setuid) js.user = c.cfg().Str("mail_owner");
-    js.no_fork = true;
-    js.no_files = true;
-    return sandbox::EnterJail(js);
-  };
-  h.post_jail = [&p](daemon::Context& c) {
+  spec.post_jail = [&p](daemon::Server& s) {
     proxy::HandoffEnv env;
     env.ctx = p.server.enabled ? p.server.ctx.get() : nullptr;
     env.level = p.server.level;
@@ -111,11 +105,16 @@ int main(int argc, char** argv) {
     env.fingerprint_md = p.server.fingerprint_md;
     if (p.link) {
       proxy::TlsmgrLink* link = p.link.get();
-      env.client_hello = [link](proxy::TlsSession& s, SSL* ssl) { return link->OnClientHello(s, ssl); };
+      env.client_hello = [link](proxy::TlsSession& ts, SSL* ssl) { return link->OnClientHello(ts, ssl); };
     }
-    p.handoff = std::make_unique<proxy::HandoffServer>(c.base(), env);
+    p.handoff = std::make_unique<proxy::HandoffServer>(s.base(), env);
   };
-  h.on_connection = [&p](daemon::Context&, UniqueFd fd) { p.handoff->Accept(std::move(fd)); };
-  h.active = [&p]() -> size_t { return p.handoff ? p.handoff->active() : 0; };
-  return daemon::Run(argc, argv, "tlsproxy", daemon::Kind::kEvent, h);
+  spec.on_accept = [&p](daemon::Server&, UniqueFd fd, daemon::Lease lease) {
+    p.handoff->Accept(std::move(fd), std::move(lease));
+  };
+  spec.on_exit = [&p](daemon::Server&) {
+    p.handoff.reset();  // libevent objects go before the event base
+    p.link.reset();
+  };
+  return daemon::RunServer(argc, argv, spec);
 }

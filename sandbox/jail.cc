@@ -1,77 +1,104 @@
-// sandbox/jail.cc - see sandbox/jail.h.
+// sandbox/jail.cc - see sandbox/jail.h. One function per step, called in
+// order by EnterJail(); each step is fatal on error.
 #include "sandbox/jail.h"
 
 #include <grp.h>
 #include <pwd.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "util/log.h"
 
 namespace pftls::sandbox {
-namespace {
 
-Error StepError(const char* step, const std::string& what) {
-  return MakeError(std::string(step) + ": " + what + ": " + strerror(errno));
+Result<UserIds> LookupUser(const std::string& name) {
+  errno = 0;
+  struct passwd* pw = getpwnam(name.c_str());
+  if (pw == nullptr) {
+    if (errno != 0) return MakeError(log::Format("getpwnam %s: %s", name.c_str(), strerror(errno)));
+    return MakeError(log::Format("unknown user name: %s", name.c_str()));
+  }
+  return UserIds{pw->pw_uid, pw->pw_gid};
 }
 
-Status SetLimit(int resource, rlim_t value, const char* name) {
-  rlimit rl{value, value};
-  if (setrlimit(resource, &rl) != 0) return StepError("setrlimit", name);
-  return Status::Ok();
+std::string UseraddHint(const std::string& name) {
+  return "useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin " + name;
+}
+
+namespace {
+
+void StepChroot(const JailSpec& spec) {
+  if (chroot(spec.chroot_dir.c_str()) < 0)
+    log::Fatal("chroot %s: %s", spec.chroot_dir.c_str(), strerror(errno));
+  if (chdir("/") < 0) log::Fatal("chdir / in %s: %s", spec.chroot_dir.c_str(), strerror(errno));
+}
+
+void StepDropUser(const JailSpec& spec, const UserIds& ids) {
+  gid_t groups[1] = {ids.gid};
+  if (setgroups(1, groups) < 0) log::Fatal("setgroups %u: %s", unsigned(ids.gid), strerror(errno));
+  if (setresgid(ids.gid, ids.gid, ids.gid) < 0)
+    log::Fatal("setresgid %u: %s", unsigned(ids.gid), strerror(errno));
+  if (setresuid(ids.uid, ids.uid, ids.uid) < 0)
+    log::Fatal("setresuid %u: %s", unsigned(ids.uid), strerror(errno));
+  uid_t ru, eu, su;
+  gid_t rg, eg, sg;
+  if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
+    log::Fatal("getresuid/getresgid: %s", strerror(errno));
+  if (ru != ids.uid || eu != ids.uid || su != ids.uid || rg != ids.gid || eg != ids.gid || sg != ids.gid)
+    log::Fatal("%s: privilege drop to %s did not take effect", spec.role.c_str(), spec.user.c_str());
+  if (ids.uid != 0 && setuid(0) == 0)
+    log::Fatal("%s: could regain root after dropping to %s", spec.role.c_str(), spec.user.c_str());
+}
+
+void StepNoNewPrivs() {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) log::Fatal("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
+}
+
+void StepRlimits(const JailSpec& spec) {
+  struct rlimit core = {spec.core_limit, spec.core_limit};
+  if (setrlimit(RLIMIT_CORE, &core) < 0) log::Fatal("setrlimit RLIMIT_CORE: %s", strerror(errno));
+  if (!spec.forks) {
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_NPROC, &none) < 0) log::Fatal("setrlimit RLIMIT_NPROC: %s", strerror(errno));
+  }
+  if (spec.no_files) {
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_FSIZE, &none) < 0) log::Fatal("setrlimit RLIMIT_FSIZE: %s", strerror(errno));
+  }
 }
 
 }  // namespace
 
-Status EnterJail(const JailSpec& spec) {
-  bool root = geteuid() == 0;
-  uid_t uid = 0;
-  gid_t gid = 0;
+void EnterJail(const JailSpec& spec, const JailHooks& hooks) {
+  // 1. Resolve the user while the password database is reachable.
+  UserIds ids{0, 0};
   if (!spec.user.empty()) {
-    errno = 0;
-    passwd* pw = getpwnam(spec.user.c_str());
-    if (!pw) {
-      if (errno == 0) errno = ENOENT;
-      return StepError("getpwnam", "user \"" + spec.user + "\"");
-    }
-    uid = pw->pw_uid;
-    gid = pw->pw_gid;
+    Result<UserIds> r = LookupUser(spec.user);
+    if (!r) log::Fatal("mail_owner: %s; create it with: %s", r.error().c_str(), UseraddHint(spec.user).c_str());
+    ids = *r;
   }
+  // 2. Open what the role needs from the full file system.
+  if (hooks.pre_jail) hooks.pre_jail();
+
+  const bool root = geteuid() == 0;
   if (!root && (!spec.chroot_dir.empty() || !spec.user.empty()))
-    log::Warn("%s: not started as root: running without chroot and privilege drop", spec.role.c_str());
-  if (root && !spec.chroot_dir.empty()) {
-    if (chroot(spec.chroot_dir.c_str()) != 0) return StepError("chroot", spec.chroot_dir);
-    if (chdir("/") != 0) return StepError("chdir", "/");
-  }
-  if (root && !spec.user.empty()) {
-    if (setgroups(1, &gid) != 0) return StepError("setgroups", spec.user);
-    if (setresgid(gid, gid, gid) != 0) return StepError("setresgid", spec.user);
-    if (setresuid(uid, uid, uid) != 0) return StepError("setresuid", spec.user);
-    uid_t r, e, s;
-    gid_t rg, eg, sg;
-    if (getresuid(&r, &e, &s) != 0 || r != uid || e != uid || s != uid) return StepError("getresuid", "verify");
-    if (getresgid(&rg, &eg, &sg) != 0 || rg != gid || eg != gid || sg != gid) return StepError("getresgid", "verify");
-    if (setuid(0) == 0) {
-      errno = EPERM;
-      return StepError("setuid", "privileges could be regained");
-    }
-  }
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return StepError("prctl", "PR_SET_NO_NEW_PRIVS");
-  // RLIMIT_NPROC counts all processes of the uid: only meaningful (and
-  // only harmless) once we run under our own unprivileged uid.
-  if (spec.no_fork && root && !spec.user.empty())
-    if (Status s = SetLimit(RLIMIT_NPROC, 0, "RLIMIT_NPROC"); !s) return s;
-  if (spec.no_files)
-    if (Status s = SetLimit(RLIMIT_FSIZE, 0, "RLIMIT_FSIZE"); !s) return s;
-  if (spec.core_limit >= 0)
-    if (Status s = SetLimit(RLIMIT_CORE, static_cast<rlim_t>(spec.core_limit), "RLIMIT_CORE"); !s) return s;
-  if (spec.policy)
-    if (Status s = spec.policy(); !s) return s;
-  return Status::Ok();
+    log::Warn("%s: not started as root: skipping chroot and privilege drop", spec.role.c_str());
+  // 3. chroot.
+  if (root && !spec.chroot_dir.empty()) StepChroot(spec);
+  // 4. Drop to the unprivileged user.
+  if (root && !spec.user.empty()) StepDropUser(spec, ids);
+  // 5. No way back up through set-id binaries or file capabilities.
+  StepNoNewPrivs();
+  // 6. Resource limits (NPROC only after the uid change).
+  StepRlimits(spec);
+  // 7. Syscall confinement (seccomp allowlist + Landlock, issue 8) is applied
+  //    at this point of the sequence, by a call added here.
+  // 8. The role's last set-up inside the jail.
+  if (hooks.post_jail) hooks.post_jail();
 }
 
 }  // namespace pftls::sandbox

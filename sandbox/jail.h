@@ -1,37 +1,54 @@
 /*++
  * NAME
- *	sandbox/jail.h - the one privilege-drop sequence every daemon goes through
+ *	sandbox/jail.h - the one privilege-drop sequence every daemon runs
  * SYNOPSIS
  *	#include "sandbox/jail.h"
  *
- *	JailSpec spec;
+ *	sandbox::JailSpec spec;
  *	spec.role = "tlsproxy";
- *	spec.chroot_dir = queue_directory;	// empty: no chroot
- *	spec.user = "postfix";			// empty: keep the uid
- *	Status s = EnterJail(spec);
+ *	spec.chroot_dir = "/var/spool/postfix";	// "" = no chroot (-c absent)
+ *	spec.user = "postfix";			// "" = stay (-u absent)
+ *	spec.forks = false;			// RLIMIT_NPROC 0
+ *	sandbox::EnterJail(spec, {.pre_jail = ..., .post_jail = ...});
+ *
+ *	Result<sandbox::UserIds> ids = sandbox::LookupUser("postfix");
  * DESCRIPTION
- *	EnterJail() runs, in this order, each step fatal on error (the
- *	caller has already run its pre-jail hook: files opened, keys
- *	loaded, syslog opened):
- *	1. look up the user (before chroot: /etc/passwd is outside);
- *	2. chroot(chroot_dir) and chdir("/"), when chroot_dir is set;
- *	3. setgroups(1, gid), setresgid, setresuid to the user, verified
- *	   with getresgid/getresuid (no way back to root);
- *	4. PR_SET_NO_NEW_PRIVS;
- *	5. resource limits: RLIMIT_NPROC 0 for roles that never fork,
- *	   RLIMIT_FSIZE 0 for roles that write no files, RLIMIT_CORE as
- *	   configured;
- *	6. the role's system-call and filesystem policy (seccomp and
- *	   Landlock, sandbox/policy_*.cc), when the role has one.
- *	A start as non-root skips steps 2 and 3 with one warning.
+ *	EnterJail() runs, in this fixed order, each step fatal on error:
+ *
+ *	1. resolve the user (getpwnam) while /etc/passwd is still visible;
+ *	2. hooks.pre_jail(): open files, load keys, open databases;
+ *	3. chroot(chroot_dir) + chdir("/") when chroot_dir is set;
+ *	4. setgroups({gid}), setresgid(gid x3), setresuid(uid x3) when user
+ *	   is set, then verified with getresuid/getresgid (and a failing
+ *	   setuid(0) when uid != 0);
+ *	5. prctl(PR_SET_NO_NEW_PRIVS);
+ *	6. rlimits: RLIMIT_CORE (core_limit), then RLIMIT_NPROC 0 unless the
+ *	   role forks (only after setuid: it would not bind root anyway);
+ *	7. the syscall confinement of the role (seccomp allowlist and
+ *	   Landlock ruleset, issue 8) - it belongs exactly here: after every
+ *	   step that needs chroot/setuid/prctl/setrlimit, before post_jail;
+ *	8. hooks.post_jail(): the role's last set-up inside the jail.
+ *
+ *	Started as non-root, steps 3 and 4 are skipped with one warning
+ *	(when they were asked for); every other step still runs.
+ *
+ *	The caller opens syslog (openlog with LOG_NDELAY, util/log.h)
+ *	before calling EnterJail(), so logging survives the chroot.
  * SECURITY
- *	Daemon code never calls setuid/chroot itself: this is the only path.
+ *	Daemon code never calls chroot/setuid itself; this is the one place.
+ *	Supplementary groups are reset, saved ids are dropped too, and the
+ *	result is verified rather than trusted.
  * DIAGNOSTICS
- *	Returns an error naming the failed step and errno.
+ *	log::Fatal naming the failing step and errno, e.g. "chroot
+ *	/var/spool/postfix: No such file or directory".
  * CONFIGURATION PARAMETERS
- *	queue_directory, mail_owner (through the caller).
+ *	None directly; the skeleton (util/daemon.h) fills JailSpec from
+ *	queue_directory, mail_owner and pftls_core_dumps.
  *--*/
 #pragma once
+
+#include <sys/resource.h>
+#include <sys/types.h>
 
 #include <functional>
 #include <string>
@@ -40,17 +57,32 @@
 
 namespace pftls::sandbox {
 
-struct JailSpec {
-  std::string role;
-  std::string chroot_dir;  // empty: no chroot
-  std::string user;        // empty: no uid change
-  bool no_fork = true;     // RLIMIT_NPROC 0
-  bool no_files = false;   // RLIMIT_FSIZE 0
-  long core_limit = -1;    // <0: unchanged
-  // policy - step 6 (installed by the role's sandbox policy; may be empty).
-  std::function<Status()> policy;
+struct UserIds {
+  uid_t uid;
+  gid_t gid;
 };
 
-Status EnterJail(const JailSpec& spec);
+struct JailSpec {
+  std::string role;        // for messages
+  std::string chroot_dir;  // empty: no chroot
+  std::string user;        // empty: no user change
+  bool forks = false;      // false: RLIMIT_NPROC = 0 after the drop
+  bool no_files = false;   // true: RLIMIT_FSIZE = 0 (the role writes no files)
+  rlim_t core_limit = 0;   // RLIMIT_CORE soft and hard limit
+};
+
+struct JailHooks {
+  std::function<void()> pre_jail;
+  std::function<void()> post_jail;
+};
+
+// LookupUser - uid/gid of a login name; error text names the user.
+Result<UserIds> LookupUser(const std::string& name);
+
+// UseraddHint - the command that creates a missing system user.
+std::string UseraddHint(const std::string& name);
+
+// EnterJail - run the fixed sequence above; fatal on any error.
+void EnterJail(const JailSpec& spec, const JailHooks& hooks);
 
 }  // namespace pftls::sandbox

@@ -6,7 +6,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d /tmp/pftls-handoff.XXXXXX)
 pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$T"; }
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; cd /; rm -rf "$T"; }
 trap cleanup EXIT
 mkdir -p "$T/queue"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -subj /CN=localhost -days 2 2>/dev/null
@@ -17,11 +17,15 @@ smtpd_tls_key_file = $T/key.pem
 smtpd_tls_security_level = may
 tlsproxy_tls_loglevel = 1
 CF
-( cd "$T" && MAIL_CONFIG=$T PFTLS_LISTEN=$T/tlsproxy exec "$top/build/bin/tlsproxy" 2>&1 | cat > "$T/log" ) &
+# stderr through a pipe: the daemon runs with RLIMIT_FSIZE 0 and cannot
+# write a file. $! is the daemon itself, so cleanup can stop it.
+cd "$T"
+MAIL_CONFIG=$T PFTLS_LISTEN=unix:$T/tlsproxy "$top/build/bin/tlsproxy" 2> >(cat > "$T/log") &
 pid=$!
 for _ in $(seq 100); do [ -S "$T/tlsproxy" ] && break; sleep 0.05; done
 rc=0
 "$top/build/t/bin/handoff_drive" "$T/tlsproxy" 1048576 || rc=$?
+sleep 0.2
 grep -q 'Anonymous TLS connection established from \[127.0.0.1\]:4242: TLSv1.3' "$T/log" || { echo "no summary line"; rc=1; }
 [ $rc -eq 0 ] || cat "$T/log"
 echo "proxy_handoff: $([ $rc -eq 0 ] && echo ok || echo FAILED)"

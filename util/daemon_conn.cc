@@ -1,0 +1,101 @@
+// util/daemon_conn.cc - accepting connections for the two server flavours
+// and the stand-alone (-S) connection (util/daemon.h).
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "util/daemon_state.h"
+#include "util/log.h"
+#include "util/master_proto.h"
+
+namespace pftls::daemon {
+namespace {
+
+void OnMultiReadable(evutil_socket_t fd, short, void* arg);
+
+// AddMultiConn - the skeleton owns fd from now on; on_connect may refuse it.
+void AddMultiConn(ServerState& s, UniqueFd fd) {
+  int raw = fd.get();
+  MultiConn& mc = s.conns[raw];
+  mc.fd = std::move(fd);
+  ConnectionCame(s);
+  if (s.spec.on_connect && s.spec.on_connect(*s.server, raw) == Next::kClose) {
+    CloseMultiConn(s, raw);
+    return;
+  }
+  mc.ev.reset(event_new(s.base.get(), raw, EV_READ | EV_PERSIST, OnMultiReadable, &s));
+  event_add(mc.ev.get(), nullptr);
+}
+
+void OnMultiReadable(evutil_socket_t fd, short, void* arg) {
+  auto* s = static_cast<ServerState*>(arg);
+  Notify(*s, master_proto::kStatTaken);
+  Next next = s->spec.on_request(*s->server, fd);
+  Notify(*s, master_proto::kStatAvail);
+  if (next == Next::kClose) CloseMultiConn(*s, fd);
+}
+
+// HandOff - give a new connection to the role.
+void HandOff(ServerState& s, UniqueFd fd) {
+  if (s.spec.flavour == Flavour::kEvent) {
+    ++s.leases;
+    ConnectionCame(s);
+    s.spec.on_accept(*s.server, std::move(fd), Lease(s.self));
+  } else {
+    AddMultiConn(s, std::move(fd));
+  }
+}
+
+void OnAcceptable(evutil_socket_t lfd, short, void* arg) {
+  auto* s = static_cast<ServerState*>(arg);
+  if (!s->accepting) return;
+  // Event servers: TAKEN/AVAIL around each accept (spec §4.1).
+  const bool event_flavour = s->spec.flavour == Flavour::kEvent;
+  if (event_flavour) Notify(*s, master_proto::kStatTaken);
+  UniqueFd fd(accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+  if (!fd) {
+    // Another process took it (EAGAIN), or the client went away.
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED && errno != EINTR)
+      log::Warn("accept: %s", strerror(errno));
+  } else {
+    HandOff(*s, std::move(fd));
+  }
+  if (event_flavour && s->accepting) Notify(*s, master_proto::kStatAvail);
+}
+
+}  // namespace
+
+void CloseMultiConn(ServerState& s, int fd) {
+  auto it = s.conns.find(fd);
+  if (it == s.conns.end()) return;
+  if (s.spec.on_disconnect) s.spec.on_disconnect(*s.server, fd);
+  s.conns.erase(it);  // event first, then the descriptor (member order)
+  ConnectionGone(s);
+}
+
+void ArmListeners(ServerState& s) {
+  for (const UniqueFd& fd : s.listen_fds) {
+    EventPtr ev(event_new(s.base.get(), fd.get(), EV_READ | EV_PERSIST, OnAcceptable, &s));
+    event_add(ev.get(), nullptr);
+    s.listen_events.push_back(std::move(ev));
+  }
+}
+
+void StartStandalone(ServerState& s) {
+  struct stat st;
+  if (fstat(0, &st) < 0) log::Fatal("-S: standard input: %s", strerror(errno));
+  UniqueFd fd;
+  if (S_ISSOCK(st.st_mode)) {
+    fd.reset(fcntl(0, F_DUPFD_CLOEXEC, 3));
+    if (!fd) log::Fatal("dup stdin: %s", strerror(errno));
+    SetNonBlocking(fd.get());
+  } else {
+    fd = StartStdioRelay(s);  // terminal or pipes: relay through a socketpair
+  }
+  s.accepting = false;  // the one connection is all there will be
+  HandOff(s, std::move(fd));
+}
+
+}  // namespace pftls::daemon
