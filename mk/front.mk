@@ -10,3 +10,11 @@ check-smtpfront: $(BUILD)/bin/smtpfront $(BUILD)/bin/tlsproxy $(BUILD)/bin/tlsmg
 	python3 t/e2e/smtpfront.py
 
 CHECK_STEPS += check-smtpfront
+
+# check-run: `make run`'s demo from a fresh directory: swaks --tls/--tlsc
+# deliver, Ctrl-C leaves no process (t/e2e/make_run.sh; root).
+.PHONY: check-run
+check-run: $(BUILD)/bin/master $(BUILD)/bin/smtpfront $(BUILD)/bin/tlsproxy $(BUILD)/bin/tlsmgr $(BUILD)/bin/postfix-tls
+	t/e2e/make_run.sh
+
+CHECK_STEPS += check-run

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # demo-start.sh DEMO_DIR - `make run`: build a demo instance under DEMO_DIR
 # (config, queue and data directories inside the checkout), create the
-# `pftls` system user if it is missing, and run our master in the
-# foreground with the services of etc/master.cf whose programs are built.
+# `pftls` system user if it is missing, make a key and a self-signed
+# certificate with our own keytool (postfix-tls enable-server), start a
+# small SMTP sink as the backend MTA on 127.0.0.1:10026, and run our master
+# in the foreground with the services of etc/master.cf whose programs are
+# built: smtpfront on 127.0.0.1:10025 (STARTTLS) and 127.0.0.1:10465
+# (implicit TLS), tlsproxy, tlsmgr. Ctrl-C stops everything.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 demo=${1:?usage: demo-start.sh DEMO_DIR}
@@ -16,28 +20,81 @@ if ! id pftls >/dev/null 2>&1; then
   useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin pftls
 fi
 
-mkdir -p "$demo/etc" "$demo/queue" "$demo/data"
-sed -e "s|^queue_directory = .*|queue_directory = $demo/queue|" \
-    -e "s|^data_directory = .*|data_directory = $demo/data|" \
-    -e "s|^daemon_directory = .*|daemon_directory = $top/build/bin|" \
-    "$top/etc/main.cf" > "$demo/etc/main.cf"
+mkdir -p "$demo/etc" "$demo/queue" "$demo/spool"
+# The data directory must be reachable by pftls; a checkout under a private
+# home directory is not, so fall back to a directory of our own then.
+data="$demo/data"
+mkdir -p "$data"
+chown pftls "$data"
+if ! setpriv --reuid=pftls --regid="$(id -g pftls)" --clear-groups test -w "$data" 2>/dev/null; then
+  data=/var/lib/pftls-demo
+  mkdir -p "$data"
+  chown pftls "$data"
+  chmod 0700 "$data"
+  echo "pftls: $demo is not reachable by the pftls user; data_directory is $data"
+fi
+if [ ! -f "$demo/etc/main.cf" ]; then
+  sed -e "s|^queue_directory = .*|queue_directory = $demo/queue|" \
+      -e "s|^data_directory = .*|data_directory = $data|" \
+      -e "s|^daemon_directory = .*|daemon_directory = $top/build/bin|" \
+      "$top/etc/main.cf" > "$demo/etc/main.cf"
+  cat >> "$demo/etc/main.cf" <<CF
+myhostname = localhost
+smtpd_tls_session_cache_database = btree:\${data_directory}/smtpd_scache
+tlsproxy_tls_loglevel = 1
+CF
+fi
+# Key and certificate by our keytool, deployed into main.cf (first run only).
+if ! grep -q '^smtpd_tls_cert_file' "$demo/etc/main.cf"; then
+  grep -v '^smtpd_tls_security_level' "$demo/etc/main.cf" > "$demo/etc/main.cf.new"
+  mv "$demo/etc/main.cf.new" "$demo/etc/main.cf"
+  "$top/build/bin/postfix-tls" -c "$demo/etc" enable-server localhost
+  echo "pftls: deployed $(grep '^smtpd_tls_cert_file' "$demo/etc/main.cf")"
+fi
 
-# Only services whose program exists; comments are kept.
+# Only services whose program exists; comments and continuation lines are kept.
 : > "$demo/etc/master.cf"
 services=()
+skip=0
 while IFS= read -r line; do
   case "$line" in
-    ''|'#'*|' '*|$'\t'*) printf '%s\n' "$line" >> "$demo/etc/master.cf"; continue ;;
+    ''|'#'*) printf '%s\n' "$line" >> "$demo/etc/master.cf"; continue ;;
+    ' '*|$'\t'*) [ $skip -eq 1 ] && line="#$line"; printf '%s\n' "$line" >> "$demo/etc/master.cf"; continue ;;
   esac
   read -r name _ _ _ _ _ _ cmd _ <<< "$line"
   if [ -x "$top/build/bin/$cmd" ]; then
-    printf '%s\n' "$line" >> "$demo/etc/master.cf"; services+=("$name")
+    printf '%s\n' "$line" >> "$demo/etc/master.cf"; services+=("$name"); skip=0
   else
-    printf '#(not built yet) %s\n' "$line" >> "$demo/etc/master.cf"
+    printf '#(not built yet) %s\n' "$line" >> "$demo/etc/master.cf"; skip=1
   fi
 done < "$top/etc/master.cf"
 
+sink=""
+master=""
+stop() {
+  trap - INT TERM EXIT
+  [ -n "$master" ] && kill -TERM "$master" 2>/dev/null && wait "$master" 2>/dev/null
+  [ -n "$sink" ] && kill "$sink" 2>/dev/null && wait "$sink" 2>/dev/null
+  echo "pftls: stopped"
+}
+trap stop INT TERM EXIT
+python3 "$top/t/tools/smtp_sink.py" --listen 127.0.0.1:10026 --spool "$demo/spool" >/dev/null &
+sink=$!
+for _ in $(seq 40); do (echo > /dev/tcp/127.0.0.1/10026) 2>/dev/null && break; sleep 0.1; done
+if ! kill -0 "$sink" 2>/dev/null; then
+  echo "pftls: the demo backend could not listen on 127.0.0.1:10026 (port in use?)" >&2
+  sink=""
+  exit 1
+fi
+
 echo "pftls: demo instance in $demo (config $demo/etc)"
-echo "pftls: services: ${services[*]:-none built yet}"
+echo "pftls: services: ${services[*]:-none built yet}; backend sink on 127.0.0.1:10026 (mail in $demo/spool)"
+echo "pftls: try:"
+echo "         swaks --server 127.0.0.1:10025 --tls --to you@example.com"
+echo "         swaks --server 127.0.0.1:10465 --tlsc --to you@example.com"
+echo "         openssl s_client -starttls smtp -connect 127.0.0.1:10025"
 echo "pftls: master runs in the foreground; stop it with Ctrl-C"
-exec "$top/build/bin/master" -c "$demo/etc" -d
+"$top/build/bin/master" -c "$demo/etc" -d &
+master=$!
+wait "$master" || true
+master=""

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
-demo=$top/demo
+demo=${PFTLS_DEMO_DIR:-$top/demo}
 
 have() { [ -x "$top/build/bin/$1" ]; }
 
