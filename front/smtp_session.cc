@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "front/backend_addr.h"
 #include "util/log.h"
 
 namespace pftls::front {
@@ -15,20 +16,10 @@ namespace {
 
 constexpr char kEndOfData[] = "\r\n.\r\n";
 
-void PeerStrings(const sockaddr_storage& ss, std::string* addr, std::string* port) {
-  char buf[INET6_ADDRSTRLEN] = "unknown";
-  unsigned p = 0;
-  if (ss.ss_family == AF_INET) {
-    const auto& s = reinterpret_cast<const sockaddr_in&>(ss);
-    inet_ntop(AF_INET, &s.sin_addr, buf, sizeof(buf));
-    p = ntohs(s.sin_port);
-  } else if (ss.ss_family == AF_INET6) {
-    const auto& s = reinterpret_cast<const sockaddr_in6&>(ss);
-    inet_ntop(AF_INET6, &s.sin6_addr, buf, sizeof(buf));
-    p = ntohs(s.sin6_port);
-  }
-  *addr = buf;
-  *port = std::to_string(p);
+unsigned PeerPort(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(ss).sin_port);
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(ss).sin6_port);
+  return 0;
 }
 
 bool AllowedBeforeTls(Verb v) {
@@ -41,7 +32,8 @@ bool AllowedBeforeTls(Verb v) {
 SmtpSession::SmtpSession(event_base* base, const FrontConfig& cfg, UniqueFd client, const sockaddr_storage& peer,
                          DoneFn done)
     : base_(base), cfg_(cfg), done_(std::move(done)), client_fd_(std::move(client)) {
-  PeerStrings(peer, &addr_, &port_);
+  addr_ = AddrString(peer);
+  port_ = std::to_string(PeerPort(peer));
   endpoint_ = "[" + addr_ + "]:" + port_;
 }
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <ctime>
 #include <cstring>
 
 #include "util/daemon_state.h"
@@ -48,6 +49,21 @@ void HandOff(ServerState& s, UniqueFd fd) {
   }
 }
 
+constexpr int kAcceptBackoffMs = 250;
+
+void PauseAccepting(ServerState& s) {
+  for (EventPtr& ev : s.listen_events) event_del(ev.get());
+  if (!s.accept_backoff) {
+    s.accept_backoff.reset(evtimer_new(s.base.get(), [](evutil_socket_t, short, void* arg) {
+      auto* st = static_cast<ServerState*>(arg);
+      if (!st->accepting) return;
+      for (EventPtr& ev : st->listen_events) event_add(ev.get(), nullptr);
+    }, &s));
+  }
+  timeval tv{0, kAcceptBackoffMs * 1000};
+  evtimer_add(s.accept_backoff.get(), &tv);
+}
+
 void OnAcceptable(evutil_socket_t lfd, short, void* arg) {
   auto* s = static_cast<ServerState*>(arg);
   if (!s->accepting) return;
@@ -56,9 +72,21 @@ void OnAcceptable(evutil_socket_t lfd, short, void* arg) {
   if (event_flavour) Notify(*s, master_proto::kStatTaken);
   UniqueFd fd(accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
   if (!fd) {
-    // Another process took it (EAGAIN), or the client went away.
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED && errno != EINTR)
-      log::Warn("accept: %s", strerror(errno));
+    int err = errno;
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+      // Out of descriptors or memory: the connection stays queued in the
+      // kernel. Pause accepting instead of spinning on a level-triggered
+      // event; one warning per 10 s at most.
+      PauseAccepting(*s);
+      time_t now = time(nullptr);
+      if (now - s->accept_warned >= 10) {
+        s->accept_warned = now;
+        log::Warn("accept: %s: pausing new connections for %d ms", strerror(err), kAcceptBackoffMs);
+      }
+    } else if (err != EAGAIN && err != EWOULDBLOCK && err != ECONNABORTED && err != EINTR) {
+      // Another process took it (EAGAIN), or the client went away.
+      log::Warn("accept: %s", strerror(err));
+    }
   } else {
     HandOff(*s, std::move(fd));
   }

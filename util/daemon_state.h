@@ -37,6 +37,8 @@ struct ServerState {
 
   std::vector<UniqueFd> listen_fds;
   std::vector<EventPtr> listen_events;
+  EventPtr accept_backoff;        // re-enables listeners after EMFILE & co.
+  time_t accept_warned = 0;       // last "accept: ... pausing" warning
   EventPtr status_event;
   std::vector<EventPtr> signal_events;
   EventPtr idle_timer;
