@@ -38,38 +38,40 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pftls-postconf.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-pass=0; fail=0; total=0
+# Phase 1 writes every case into its own directory; phase 2 runs them
+# concurrently (postconf sleeps ~2 s trying to reach syslog whenever it
+# warns, e.g. about an undefined parameter, so serial runs are slow);
+# phase 3 reports in corpus order.
+JOBS=${JOBS:-16}
+ncase=0
 
-# run_case NAME PARAM EXPECT_KIND EXPECT_TEXT (main.cf already written)
-run_case() {
-  local name=$1 param=$2 kind=$3 want=$4 pc_out pc_rc our_out our_rc verdict=ok why=""
-  : > "$tmp/master.cf"
-  pc_out=$("$POSTCONF" -c "$tmp" -xh "$param" 2>"$tmp/pc.err"); pc_rc=$?
-  our_out=$("$PFCONF" -c "$tmp" -xh "$param" 2>"$tmp/our.err"); our_rc=$?
-  total=$((total + 1))
+# run_one DIR: compare both programs for the case in DIR; writes DIR/result.
+run_one() {
+  local d=$1 name param kind want pc_out pc_rc our_out our_rc verdict=ok why=""
+  name=$(cat "$d/name"); param=$(cat "$d/param"); kind=$(cat "$d/kind"); want=$(cat "$d/want")
+  pc_out=$("$POSTCONF" -c "$d" -xh "$param" 2>"$d/pc.err"); pc_rc=$?
+  our_out=$("$PFCONF" -c "$d" -xh "$param" 2>"$d/our.err"); our_rc=$?
   if [ "$kind" = error ]; then
     if [ $pc_rc -eq 0 ]; then verdict=FAIL; why="postconf succeeded: [$pc_out]"; fi
     if [ $our_rc -eq 0 ]; then verdict=FAIL; why="$why pfconf succeeded: [$our_out]"; fi
   elif [ "$kind" = expect ]; then
     if [ $pc_rc -ne 0 ] || [ "$pc_out" != "$want" ]; then
-      verdict=FAIL; why="postconf (rc=$pc_rc) printed [$pc_out] $(head -c 300 "$tmp/pc.err" | tr '\n' ' ')"
+      verdict=FAIL; why="postconf (rc=$pc_rc) printed [$pc_out] $(head -c 300 "$d/pc.err" | tr '\n' ' ')"
     fi
     if [ $our_rc -ne 0 ] || [ "$our_out" != "$want" ]; then
-      verdict=FAIL; why="$why pfconf (rc=$our_rc) printed [$our_out] $(head -c 300 "$tmp/our.err" | tr '\n' ' ')"
+      verdict=FAIL; why="$why pfconf (rc=$our_rc) printed [$our_out] $(head -c 300 "$d/our.err" | tr '\n' ' ')"
     fi
   else
     verdict=FAIL; why="case has no '#@ expect' or '#@ error' line"
   fi
   if [ $verdict = ok ]; then
-    pass=$((pass + 1))
-    if [ $verbose -eq 1 ]; then echo "ok   $total $name [$our_out]"; else echo "ok   $total $name"; fi
+    if [ $verbose -eq 1 ]; then echo "ok   $name [$our_out]"; else echo "ok   $name"; fi
   else
-    fail=$((fail + 1))
-    echo "FAIL $total $name: expected ${kind}${want:+ [$want]}; $why"
-  fi
+    echo "FAIL $name: expected ${kind}${want:+ [$want]}; $why"
+  fi > "$d/result"
 }
 
-# gen_chain N STEP_TEMPLATE: the synthetic nesting cases.
+# gen_chain N BRANCH: the synthetic nesting cases.
 gen_chain() {
   local n=$1 branch=$2 i
   if [ "$branch" = 1 ]; then echo "x = 1"; fi
@@ -84,15 +86,17 @@ for corpus in "${corpora[@]}"; do
   name=""
   flush() {
     [ -z "$name" ] && return
-    if [ -n "$chain" ]; then gen_chain "$chain" "$branch" >> "$tmp/main.cf"; fi
-    run_case "$name" "$param" "$kind" "$want"
+    if [ -n "$chain" ]; then gen_chain "$chain" "$branch" >> "$dir/main.cf"; fi
+    printf '%s' "$name" > "$dir/name"; printf '%s' "$param" > "$dir/param"
+    printf '%s' "$kind" > "$dir/kind"; printf '%s' "$want" > "$dir/want"
   }
   while IFS= read -r line || [ -n "$line" ]; do
     case "$line" in
       "### "*)
         flush
+        ncase=$((ncase + 1)); dir=$(printf '%s/case%04d' "$tmp" "$ncase"); mkdir "$dir"
+        : > "$dir/main.cf"; : > "$dir/master.cf"
         name=${line#\#\#\# }; param=smtpd_banner; kind=""; want=""; chain=""; branch=0
-        : > "$tmp/main.cf"
         ;;
       "#@ param "*) param=${line#\#@ param } ;;
       "#@ expect") kind=expect; want="" ;;
@@ -100,10 +104,26 @@ for corpus in "${corpora[@]}"; do
       "#@ error") kind=error ;;
       "#@ chain "*) chain=${line#\#@ chain }; branch=0 ;;
       "#@ branchchain "*) chain=${line#\#@ branchchain }; branch=1 ;;
-      *) [ -n "$name" ] && printf '%s\n' "$line" >> "$tmp/main.cf" ;;
+      *) [ -n "$name" ] && printf '%s\n' "$line" >> "$dir/main.cf" ;;
     esac
   done < "$corpus"
   flush
+done
+
+running=0
+for d in "$tmp"/case*; do
+  run_one "$d" &
+  running=$((running + 1))
+  if [ $running -ge "$JOBS" ]; then wait -n; running=$((running - 1)); fi
+done
+wait
+
+pass=0; fail=0; total=0
+for d in "$tmp"/case*; do
+  total=$((total + 1))
+  if [ -s "$d/result" ]; then r=$(cat "$d/result"); else r="FAIL $(cat "$d/name"): no result"; fi
+  case "$r" in ok*) pass=$((pass + 1)) ;; *) fail=$((fail + 1)) ;; esac
+  echo "${r:0:4} $total ${r:5}"
 done
 
 echo "check-postconf: $total cases, $pass passed, $fail failed"
