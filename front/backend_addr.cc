@@ -48,4 +48,10 @@ std::string AddrString(const sockaddr_storage& ss) {
   return buf;
 }
 
+unsigned AddrPort(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(ss).sin_port);
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(ss).sin6_port);
+  return 0;
+}
+
 }  // namespace pftls::front

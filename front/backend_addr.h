@@ -20,5 +20,7 @@ struct BackendAddr {
 Result<BackendAddr> ParseBackend(const std::string& spec);
 // AddrString - the numeric address of an AF_INET/AF_INET6 peer ("unknown" else).
 std::string AddrString(const sockaddr_storage& ss);
+// AddrPort - the port of an AF_INET/AF_INET6 address (0 else).
+unsigned AddrPort(const sockaddr_storage& ss);
 
 }  // namespace pftls::front

@@ -9,6 +9,7 @@
 #include "ipc/fdpass.h"
 #include "ipc/msg_announce.h"
 #include "ipc/unix_socket.h"
+#include "util/timeval.h"
 
 namespace pftls::front {
 
@@ -35,8 +36,7 @@ void HandoffClient::Start() {
 }
 
 void HandoffClient::ArmTimer() {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(timeout_).count();
-  timeval tv{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
+  timeval tv = ToTimeval(timeout_);
   event_add(ev_.get(), &tv);
 }
 

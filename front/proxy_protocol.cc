@@ -1,6 +1,8 @@
 // front/proxy_protocol.cc - see front/proxy_protocol.h.
 #include "front/proxy_protocol.h"
 
+#include "front/backend_addr.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -32,21 +34,6 @@ void Tlv(std::string* out, unsigned char type, std::string_view value) {
   out->append(value);
 }
 
-std::string AddrText(const sockaddr_storage& ss) {
-  char buf[INET6_ADDRSTRLEN] = "";
-  if (ss.ss_family == AF_INET)
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(ss).sin_addr, buf, sizeof(buf));
-  else if (ss.ss_family == AF_INET6)
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr, buf, sizeof(buf));
-  return buf;
-}
-
-unsigned Port(const sockaddr_storage& ss) {
-  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(ss).sin_port);
-  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(ss).sin6_port);
-  return 0;
-}
-
 bool SameFamily(const ProxyInfo& p, int fam) { return p.src.ss_family == fam && p.dst.ss_family == fam; }
 
 }  // namespace
@@ -54,8 +41,8 @@ bool SameFamily(const ProxyInfo& p, int fam) { return p.src.ss_family == fam && 
 std::string ProxyV1Header(const ProxyInfo& p) {
   const char* proto = SameFamily(p, AF_INET) ? "TCP4" : SameFamily(p, AF_INET6) ? "TCP6" : nullptr;
   if (!proto) return "PROXY UNKNOWN\r\n";
-  return std::string("PROXY ") + proto + " " + AddrText(p.src) + " " + AddrText(p.dst) + " " +
-         std::to_string(Port(p.src)) + " " + std::to_string(Port(p.dst)) + "\r\n";
+  return std::string("PROXY ") + proto + " " + AddrString(p.src) + " " + AddrString(p.dst) + " " +
+         std::to_string(AddrPort(p.src)) + " " + std::to_string(AddrPort(p.dst)) + "\r\n";
 }
 
 std::string ProxyV2Header(const ProxyInfo& p) {

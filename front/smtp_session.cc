@@ -16,12 +16,6 @@ namespace {
 
 constexpr char kEndOfData[] = "\r\n.\r\n";
 
-unsigned PeerPort(const sockaddr_storage& ss) {
-  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(ss).sin_port);
-  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(ss).sin6_port);
-  return 0;
-}
-
 bool AllowedBeforeTls(Verb v) {
   return v == Verb::kEhlo || v == Verb::kHelo || v == Verb::kNoop || v == Verb::kRset || v == Verb::kQuit ||
          v == Verb::kStartTls;
@@ -33,7 +27,7 @@ SmtpSession::SmtpSession(event_base* base, const FrontConfig& cfg, UniqueFd clie
                          DoneFn done)
     : base_(base), cfg_(cfg), done_(std::move(done)), client_fd_(std::move(client)) {
   addr_ = AddrString(peer);
-  port_ = std::to_string(PeerPort(peer));
+  port_ = std::to_string(AddrPort(peer));
   endpoint_ = "[" + addr_ + "]:" + port_;
 }
 

@@ -10,18 +10,10 @@
 
 #include "ipc/msg_announce.h"
 #include "util/log.h"
+#include "util/timeval.h"
 
 namespace pftls::ipc {
 namespace {
-
-timeval ToTimeval(std::chrono::steady_clock::duration d) {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
-  if (us < 0) us = 0;
-  timeval tv;
-  tv.tv_sec = static_cast<time_t>(us / 1000000);
-  tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
-  return tv;
-}
 
 }  // namespace
 

@@ -7,16 +7,10 @@
 
 #include "ipc/msg_announce.h"
 #include "util/log.h"
+#include "util/timeval.h"
 
 namespace pftls::ipc {
 namespace {
-
-timeval ToTimeval(std::chrono::milliseconds ms) {
-  timeval tv;
-  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-  return tv;
-}
 
 }  // namespace
 

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "keytool/files.h"
 #include "keytool/keys.h"
 #include "util/fd.h"
 
@@ -145,22 +146,7 @@ Result<std::string> CsrPem(X509_REQ* req) { return Pem(WriteReq, req); }
 Status WriteNewCertFile(const std::string& path, X509* cert) {
   Result<std::string> pem = CertPem(cert);
   if (!pem) return Error{pem.error()};
-  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-  if (!fd) return MakeError("cannot create " + path + ": " + strerror(errno));
-  if (fchmod(fd.get(), 0644) != 0) return MakeError("cannot chmod " + path + ": " + strerror(errno));
-  const char* p = pem->data();
-  size_t left = pem->size();
-  while (left > 0) {
-    ssize_t n = write(fd.get(), p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return MakeError("cannot write " + path + ": " + strerror(errno));
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  if (fsync(fd.get()) != 0) return MakeError("cannot fsync " + path + ": " + strerror(errno));
-  int raw = fd.release();
-  if (close(raw) != 0) return MakeError("cannot close " + path + ": " + strerror(errno));
-  return Status::Ok();
+  return WriteNewFile(path, *pem, 0644);
 }
 
 Result<X509Ptr> LoadCertificate(const std::string& path) {

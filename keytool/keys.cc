@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "keytool/files.h"
 #include "util/fd.h"
 
 namespace pftls::keytool {
@@ -167,23 +168,7 @@ Result<std::string> KeyPem(EVP_PKEY* pkey, KeyFileStyle style) {
 Status WriteNewKeyFile(const std::string& path, EVP_PKEY* pkey, KeyFileStyle style) {
   Result<std::string> pem = KeyPem(pkey, style);
   if (!pem) return Error{pem.error()};
-  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd) return MakeError("cannot create " + path + ": " + strerror(errno));
-  // The mode does not depend on the umask: force 0600.
-  if (fchmod(fd.get(), 0600) != 0) return MakeError("cannot chmod " + path + ": " + strerror(errno));
-  const char* p = pem->data();
-  size_t left = pem->size();
-  while (left > 0) {
-    ssize_t n = write(fd.get(), p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return MakeError("cannot write " + path + ": " + strerror(errno));
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  if (fsync(fd.get()) != 0) return MakeError("cannot fsync " + path + ": " + strerror(errno));
-  int raw = fd.release();
-  if (close(raw) != 0) return MakeError("cannot close " + path + ": " + strerror(errno));
-  return Status::Ok();
+  return WriteNewFile(path, *pem, 0600);
 }
 
 Result<LoadedKey> LoadPrivateKey(const std::string& path) {

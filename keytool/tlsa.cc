@@ -5,18 +5,12 @@
 #include <openssl/x509.h>
 
 #include "keytool/keys.h"
+#include "util/hex.h"
 
 namespace pftls::keytool {
 
 std::string HexLower(std::string_view bytes) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 0xf];
-  }
-  return out;
+  return HexEncode(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), HexCase::kLower);
 }
 
 Result<std::string> SpkiSha256Hex(EVP_PKEY* pkey) {

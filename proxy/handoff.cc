@@ -234,7 +234,6 @@ void HandoffServer::Reap(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<HandoffServer*>(arg);
   self->dead_conns_.clear();
   self->dead_sessions_.clear();
-  if (self->active() == 0 && self->on_idle_) self->on_idle_();
 }
 
 }  // namespace pftls::proxy

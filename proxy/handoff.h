@@ -21,7 +21,8 @@
  *
  *	Connections and sessions are owned here; they are destroyed on the
  *	next event-loop pass after they finish, never from inside their own
- *	callbacks. on_idle runs when the last one is gone (drain on reload).
+ *	callbacks. Each holds the skeleton's Lease until it ends, so a
+ *	draining process exits when the last one is gone.
  * SECURITY
  *	The plaintext peer (postscreen, smtpfront) is trusted only as far as
  *	the private/ socket mode allows: every record is bounded and strictly
@@ -75,7 +76,6 @@ class HandoffServer {
   // connection) is held until the connection or its session ends.
   void Accept(UniqueFd conn, daemon::Lease lease = {});
   size_t active() const { return conns_.size() + sessions_.size(); }
-  void set_on_idle(std::function<void()> fn) { on_idle_ = std::move(fn); }
 
  private:
   class Conn;
@@ -96,7 +96,6 @@ class HandoffServer {
   std::vector<std::unique_ptr<Conn>> dead_conns_;
   std::vector<Live> dead_sessions_;
   EventPtr reaper_;
-  std::function<void()> on_idle_;
 };
 
 }  // namespace pftls::proxy

@@ -10,15 +10,10 @@
 #include <cstring>
 
 #include "util/log.h"
+#include "util/timeval.h"
 
 namespace pftls::proxy {
 namespace {
-
-timeval ToTimeval(std::chrono::steady_clock::duration d) {
-  if (d < std::chrono::steady_clock::duration::zero()) d = std::chrono::steady_clock::duration::zero();
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
-  return timeval{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
-}
 
 // LogLibraryErrors - one warning per queued OpenSSL error, then clear.
 void LogLibraryErrors() {

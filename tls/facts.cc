@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "util/handles.h"
+#include "util/hex.h"
 
 namespace pftls::tls {
 namespace {
@@ -110,14 +111,7 @@ std::string Fingerprint(const unsigned char* data, size_t len, const EVP_MD* md)
   unsigned char buf[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   if (!md || EVP_Digest(data, len, buf, &n, md, nullptr) != 1) return {};
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned int i = 0; i < n; ++i) {
-    if (i) out += ':';
-    out += kHex[buf[i] >> 4];
-    out += kHex[buf[i] & 15];
-  }
-  return out;
+  return HexEncode(buf, n, HexCase::kUpper, ':');
 }
 
 SessionFacts DescribeServerSession(SSL* ssl, const EVP_MD* md) {

@@ -11,9 +11,6 @@
 namespace pftls::tls {
 namespace {
 
-// Postfix's own minimum session lifetime (spec §5.4).
-constexpr long kSessionLifeMin = 120;
-
 std::string Param(const ServerSettings& s, const char* name) { return s.prefix + name; }
 
 Error ParamError(const ServerSettings& s, const char* name, const std::string& file,
@@ -163,8 +160,7 @@ ServerSettings LoadServerSettings(const config::Config& cfg, const std::string& 
   s.fingerprint_digest = str("fingerprint_digest");
   s.always_issue_session_ids = yes("always_issue_session_ids");
   s.loglevel = cfg.Int(prefix + "loglevel");
-  long t = cfg.TimeSeconds("smtpd_tls_session_cache_timeout");
-  s.session_cache_timeout = t <= 0 ? 0 : (t < kSessionLifeMin ? kSessionLifeMin : t);
+  s.session_cache_timeout = config::SanitizeCacheTimeout(cfg.TimeSeconds("smtpd_tls_session_cache_timeout"));
   s.ticket_cipher = cfg.Str("tls_session_ticket_cipher");
   s.cipher_lists = {cfg.Str("tls_high_cipherlist"), cfg.Str("tls_medium_cipherlist"),
                     cfg.Str("tls_low_cipherlist"), cfg.Str("tls_export_cipherlist"),

@@ -3,16 +3,12 @@
 
 #include <openssl/crypto.h>
 
+#include "util/hex.h"
+
 namespace pftls::tls {
 
 std::string ServerCacheId(const unsigned char* sid, size_t len, std::string_view serverid) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(2 * len + serverid.size() + 24);
-  for (size_t i = 0; i < len; ++i) {
-    out += kHex[sid[i] >> 4];
-    out += kHex[sid[i] & 15];
-  }
+  std::string out = HexEncode(sid, len);
   out += "&s=";
   out += serverid;
   out += "&l=";
