@@ -135,14 +135,15 @@ void SmtpSession::OnBackendData() {
   while (size_t n = evbuffer_get_length(in)) {
     std::string chunk(n, '\0');
     evbuffer_remove(in, chunk.data(), n);
-    if (!replies_.Feed(chunk)) {
-      log::Warn("backend reply too long for %s", endpoint_.c_str());
-      return Finish("backend protocol error");
-    }
+    replies_.Feed(chunk);
   }
   while (auto r = replies_.Next()) {
     OnBackendReply(*r);
     if (finished_) return;
+  }
+  if (replies_.Overflowed()) {
+    log::Warn("backend reply too long for %s", endpoint_.c_str());
+    Finish("backend protocol error");
   }
 }
 

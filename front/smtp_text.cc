@@ -54,12 +54,15 @@ SmtpCommand ClassifyCommand(std::string_view line) {
   return out;
 }
 
-bool ReplyAssembler::Feed(std::string_view bytes) {
-  buf_.append(bytes);
-  // Only an incomplete reply may stay buffered; check its size.
+void ReplyAssembler::Feed(std::string_view bytes) { buf_.append(bytes); }
+
+bool ReplyAssembler::Overflowed() const {
+  // Called once Next() has taken every complete reply: what is left is one
+  // incomplete reply, and only that is limited (a pipelined batch of many
+  // complete replies in one read is fine).
   size_t lines = 0;
   for (char c : buf_) lines += c == '\n';
-  return buf_.size() <= kMaxReplyBytes && lines <= kMaxReplyLines;
+  return buf_.size() > kMaxReplyBytes || lines > kMaxReplyLines;
 }
 
 std::optional<SmtpReply> ReplyAssembler::Next() {

@@ -16,7 +16,8 @@
  *
  *	ReplyAssembler collects complete SMTP replies (all lines of a
  *	multi-line "250-..." reply up to the final "250 ...") from a byte
- *	stream, with a bound on reply size and line count.
+ *	stream; Overflowed() bounds the size and line count of the one
+ *	incomplete reply it may hold.
  *
  *	RewriteEhloReply() returns a 250 EHLO reply with STARTTLS added
  *	(offer_starttls, when absent) or removed (otherwise), always
@@ -62,8 +63,11 @@ struct SmtpReply {
 
 class ReplyAssembler {
  public:
-  // Feed - append bytes; returns false when a reply grows past the limits.
-  bool Feed(std::string_view bytes);
+  // Feed - append bytes.
+  void Feed(std::string_view bytes);
+  // Overflowed - after Next() returned nothing: the incomplete reply left
+  // is past kMaxReplyBytes or kMaxReplyLines.
+  bool Overflowed() const;
   std::optional<SmtpReply> Next();
   size_t buffered() const { return buf_.size(); }
 
