@@ -68,6 +68,22 @@ std::vector<ScriptStep> BuildScript(const LoadOptions& o) {
   return s;
 }
 
+SslSessionPtr SessionEnv::Take() {
+  if (pool.empty()) return nullptr;
+  if (SSL_SESSION_get_protocol_version(pool.back().get()) == TLS1_3_VERSION) {
+    SslSessionPtr s = std::move(pool.back());
+    pool.pop_back();
+    return s;
+  }
+  SSL_SESSION_up_ref(pool.back().get());
+  return SslSessionPtr(pool.back().get());
+}
+
+void SessionEnv::Keep(SSL_SESSION* s) {
+  pool.emplace_back(s);
+  if (pool.size() > 1024) pool.pop_front();
+}
+
 bool Session::Start(Clock::time_point now) {
   const LoadOptions& o = env_.opts;
   start_ = now;
@@ -174,9 +190,12 @@ void Session::Enter(Clock::time_point now) {
       ssl_.reset(SSL_new(env_.ctx));
       if (!ssl_ || SSL_set_fd(ssl_.get(), fd_.get()) != 1) return Fail(Err::kTls, "SSL_new");
       SSL_set_tlsext_host_name(ssl_.get(), "localhost");
-      if (env_.opts.resume != Resume::kNone && env_.latest) SSL_set_session(ssl_.get(), env_.latest.get());
+      if (env_.opts.resume != Resume::kNone) {
+        SslSessionPtr offer = env_.Take();
+        if (offer) SSL_set_session(ssl_.get(), offer.get());
+      }
       tls_ = true;
-      hs_start_ = now;
+      hs_start_ = Clock::now();  // not `now`: a fast server can finish within this event
       break;
     }
     case StepKind::kXfer: {
@@ -291,6 +310,7 @@ bool Session::StepReply() {
 bool Session::StepHandshake(Clock::time_point now) {
   int rc = SSL_connect(ssl_.get());
   if (rc == 1) {
+    now = Clock::now();
     env_.stats.handshakes++;
     if (SSL_session_reused(ssl_.get())) env_.stats.reused++;
     env_.stats.handshake_us.push_back(static_cast<uint32_t>(UsSince(hs_start_, now)));

@@ -23,8 +23,8 @@
  *
  *	Session reports into the SessionEnv's LoadStats: a completed session
  *	records its handshake and session latency; a failed one counts one
- *	error of its kind. Resumption offers env.latest (the newest session
- *	the client was given) and counts SSL_session_reused().
+ *	error of its kind. Resumption offers a session from env.pool (the sessions
+ *	the server gave; see Take()) and counts SSL_session_reused().
  * SECURITY
  *	A test client: replies are bounded (64 KiB of unparsed input ends the
  *	session as a protocol error).
@@ -37,6 +37,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -64,7 +65,12 @@ struct SessionEnv {
   const std::vector<ScriptStep>& script;
   SSL_CTX* ctx;
   LoadStats& stats;
-  SslSessionPtr latest;  // newest session for resumption
+  // Sessions the server gave us, newest last. A TLS 1.3 ticket is offered
+  // once (servers may refuse a reused one, and real clients do not reuse);
+  // a TLS 1.2 session is offered again and again.
+  std::deque<SslSessionPtr> pool;
+  SslSessionPtr Take();
+  void Keep(SSL_SESSION* s);
   long held = 0;         // idle mode: sessions holding
   bool reported[4] = {};
 };

@@ -2,15 +2,22 @@
 #include "bench/load_worker.h"
 
 #include <sys/epoll.h>
+#include <unistd.h>
+
+#include <ctime>
 
 namespace pftls::bench {
 
 Worker::Worker(const LoadOptions& o, int id, long sessions, int concurrency, const std::atomic<bool>* stop)
-    : opts_(o), id_(id), quota_(sessions), concurrency_(concurrency), stop_(stop), script_(BuildScript(o)) {}
+    : opts_(o), id_(id), quota_(sessions), concurrency_(concurrency), stop_(stop), script_(BuildScript(o)) {
+  // A different stretch of source addresses each run: servers that
+  // remember clients (postscreen's cache) see new ones.
+  source_base_ = static_cast<uint32_t>(getpid()) * 2654435761u ^ static_cast<uint32_t>(time(nullptr));
+}
 
 int Worker::NewSession(SSL* ssl, SSL_SESSION* sess) {
   auto* env = static_cast<SessionEnv*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
-  env->latest.reset(sess);
+  env->Keep(sess);
   return 1;  // we own it now
 }
 
@@ -34,7 +41,7 @@ bool Worker::Init(std::string* err) {
   SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
   SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (opts_.resume == Resume::kSessionId) SSL_CTX_set_options(c, SSL_OP_NO_TICKET);
-  env_ = std::make_unique<SessionEnv>(SessionEnv{opts_, script_, c, stats_, nullptr});
+  env_ = std::make_unique<SessionEnv>(SessionEnv{opts_, script_, c, stats_, {}});
   SSL_CTX_set_app_data(c, env_.get());
   if (opts_.resume != Resume::kNone) {
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
@@ -53,12 +60,12 @@ bool Worker::MayStart(Clock::time_point now) const {
   if (opts_.duration > 0 && now >= stop_starting_) return false;
   if (in_progress_ >= concurrency_) return false;
   // Resumption: one session at a time until there is a session to offer.
-  if (opts_.resume != Resume::kNone && !env_->latest && in_progress_ > 0) return false;
+  if (opts_.resume != Resume::kNone && env_->pool.empty() && in_progress_ > 0) return false;
   return true;
 }
 
 void Worker::StartOne(Clock::time_point now) {
-  uint32_t source = static_cast<uint32_t>(id_) * 7919u + static_cast<uint32_t>(launched_);
+  uint32_t source = source_base_ + static_cast<uint32_t>(id_) * 7919u + static_cast<uint32_t>(launched_);
   launched_++;
   auto s = std::make_unique<Session>(*env_, source);
   if (!s->Start(now)) return;
@@ -113,7 +120,7 @@ void Worker::Run() {
     held_.store(held);
     bool quota_used = (quota_ > 0 && launched_ >= quota_) || (opts_.duration > 0 && now >= stop_starting_);
     if (opts_.mode == Mode::kIdle) {
-      if (quota_used && in_progress_ - held == 0) ready_.store(true);
+      if (quota_used && in_progress_ == 0) ready_.store(true);  // held ones are not in progress
       if (stop_->load()) break;
     } else if (in_progress_ == 0 && (quota_used || stop_->load())) {
       break;

@@ -68,6 +68,7 @@ class Worker {
   UniqueFd ep_;
   std::map<int, std::unique_ptr<Session>> live_;
   std::map<int, uint32_t> interest_;
+  uint32_t source_base_ = 0;
   long launched_ = 0;
   int in_progress_ = 0;
   Clock::time_point start_, stop_starting_;
