@@ -17,6 +17,7 @@ namespace pftls::mgr {
 namespace {
 
 constexpr const char* kSchema =
+    "PRAGMA locking_mode=EXCLUSIVE;"
     "PRAGMA journal_mode=MEMORY;"
     "PRAGMA synchronous=OFF;"
     "PRAGMA temp_store=MEMORY;"
@@ -150,6 +151,7 @@ CacheStore::~CacheStore() { CloseDb(); }
 void CacheStore::CloseDb() {
   for (SqliteStmtPtr* p : {&get_, &set_, &add_, &del_, &expire_, &evict_, &begin_, &commit_, &rollback_}) p->reset();
   db_.reset();
+  check_fd_.reset();  // after SQLite's descriptor: see "File check"
   entries_ = 0;
 }
 
@@ -182,10 +184,10 @@ Status CacheStore::Create(int64_t now) {
 
 Status CacheStore::OpenFresh() {
   const std::string& path = opts_.path;
-  {
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd) return MakeError("cannot create " + path + ": " + std::strerror(errno));
-  }
+  UniqueFd check(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!check) return MakeError("cannot create " + path + ": " + std::strerror(errno));
+  struct stat st;
+  if (::fstat(check.get(), &st) != 0) return MakeError("cannot stat " + path + ": " + std::strerror(errno));
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, nullptr);
   SqlitePtr db(raw);
@@ -224,7 +226,11 @@ Status CacheStore::OpenFresh() {
     }
     s.stmt->reset(p);
   }
+  check_fd_ = std::move(check);
   db_ = std::move(db);
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
+  next_check_ = std::chrono::steady_clock::now() + opts_.check_interval;
   entries_ = 0;
   return Status::Ok();
 }
@@ -235,14 +241,18 @@ void CacheStore::Failed(int rc, const char* what) {
     log::Warn("%s TLS session cache %s: %s: %s", opts_.type.c_str(), opts_.path.c_str(), what, msg.c_str());
     return;
   }
+  Heal((std::string(what) + ": " + msg).c_str());
+}
+
+void CacheStore::Heal(const char* why) {
   CloseDb();
   stats_.heals++;
   Result<std::string> aside = MoveAside(opts_.path);
   if (aside)
-    log::Warn("%s TLS session cache %s: %s: %s; moved aside to %s, starting a new cache", opts_.type.c_str(),
-              opts_.path.c_str(), what, msg.c_str(), aside->c_str());
+    log::Warn("%s TLS session cache %s: %s; moved aside to %s, starting a new cache", opts_.type.c_str(),
+              opts_.path.c_str(), why, aside->c_str());
   else
-    log::Warn("%s TLS session cache %s: %s: %s; %s", opts_.type.c_str(), opts_.path.c_str(), what, msg.c_str(),
+    log::Warn("%s TLS session cache %s: %s; %s", opts_.type.c_str(), opts_.path.c_str(), why,
               aside.error().c_str());
   last_reopen_ = ::time(nullptr);
   if (Status s = OpenFresh(); !s) {
@@ -252,8 +262,36 @@ void CacheStore::Failed(int rc, const char* what) {
   }
 }
 
+const char* CacheStore::FileDamage() {
+  unsigned char h[100];
+  ssize_t n = ::pread(check_fd_.get(), h, sizeof(h), 0);
+  if (n < 0) return "cannot read the file header";
+  struct stat st;
+  if (::fstat(check_fd_.get(), &st) != 0) return "cannot stat the file";
+  if (n == 0 && st.st_size == 0) return "file truncated";
+  if (n != static_cast<ssize_t>(sizeof(h)) || std::memcmp(h, "SQLite format 3", 16) != 0)
+    return "file overwritten: not an SQLite database";
+  uint32_t app = (uint32_t{h[68]} << 24) | (uint32_t{h[69]} << 16) | (uint32_t{h[70]} << 8) | h[71];
+  if (app != kApplicationId) return "file overwritten: foreign database";
+  uint32_t page = (uint32_t{h[16]} << 8) | h[17];
+  if (page == 1) page = 65536;
+  if (page < 512 || st.st_size % page != 0) return "file truncated";
+  struct stat now;
+  if (::stat(opts_.path.c_str(), &now) == 0 && (now.st_dev != dev_ || now.st_ino != ino_))
+    return "file replaced";
+  return nullptr;
+}
+
 bool CacheStore::Usable() {
-  if (db_) return true;
+  if (db_) {
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_check_) return true;
+    next_check_ = now + opts_.check_interval;
+    const char* why = FileDamage();
+    if (why == nullptr) return true;
+    Heal(why);
+    return false;
+  }
   int64_t now = ::time(nullptr);
   if (now - last_reopen_ < kReopenInterval) return false;
   if (Status s = Create(now); !s) {
