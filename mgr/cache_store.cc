@@ -146,11 +146,17 @@ Result<std::unique_ptr<CacheStore>> CacheStore::Open(CacheStoreOptions options) 
   return st;
 }
 
-CacheStore::~CacheStore() { CloseDb(); }
+CacheStore::~CacheStore() {
+  Commit();
+  CloseDb();
+}
 
 void CacheStore::CloseDb() {
-  for (SqliteStmtPtr* p : {&get_, &set_, &add_, &del_, &expire_, &evict_, &begin_, &commit_, &rollback_}) p->reset();
-  db_.reset();
+  for (SqliteStmtPtr* p :
+       {&get_, &set_, &add_, &del_, &expire_, &evict_, &begin_, &commit_, &rollback_, &save_, &release_, &undo_})
+    p->reset();
+  db_.reset();  // rolls back an open transaction
+  txn_open_ = false;
   check_fd_.reset();  // after SQLite's descriptor: see "File check"
   entries_ = 0;
 }
@@ -216,6 +222,9 @@ Status CacheStore::OpenFresh() {
       {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
+      {&save_, "SAVEPOINT pftls_update"},
+      {&release_, "RELEASE pftls_update"},
+      {&undo_, "ROLLBACK TO pftls_update"},
   };
   for (auto& s : stmts) {
     sqlite3_stmt* p = nullptr;
@@ -343,24 +352,36 @@ CacheStore::Found CacheStore::Lookup(std::string_view id, int64_t now, SecretByt
   return Found::kNotFound;
 }
 
+// RunStmt - step a statement without bindings and reset it.
+static int RunStmt(SqliteStmtPtr& s) {
+  int rc = sqlite3_step(s.get());
+  sqlite3_reset(s.get());
+  return rc;
+}
+
 int CacheStore::Update(std::string_view id, std::span<const uint8_t> session, int64_t now) {
   if (!Usable()) return ipc::kStatFail;
-  auto step = [](sqlite3_stmt* s) { return sqlite3_step(s); };
-  auto abort_txn = [&](int rc, const char* what) {
+  if (!txn_open_) {
+    if (int rc = RunStmt(begin_); rc != SQLITE_DONE) {
+      Failed(rc, "begin");
+      return ipc::kStatFail;
+    }
+    txn_open_ = true;
+  }
+  // One savepoint per update: a failed update undoes only itself, never
+  // the updates batched before it in the open transaction.
+  if (int rc = RunStmt(save_); rc != SQLITE_DONE) {
+    Failed(rc, "savepoint");
+    return ipc::kStatFail;
+  }
+  auto abort_update = [&](int rc, const char* what) {
     if (db_) {
-      sqlite3_step(rollback_.get());
-      sqlite3_reset(rollback_.get());
+      RunStmt(undo_);
+      RunStmt(release_);
     }
     Failed(rc, what);
     return ipc::kStatFail;
   };
-  {
-    StmtScope b{begin_};
-    if (int rc = step(begin_.get()); rc != SQLITE_DONE) {
-      Failed(rc, "begin");
-      return ipc::kStatFail;
-    }
-  }
   auto bind = [&](sqlite3_stmt* s) {
     sqlite3_bind_text(s, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, now);
@@ -371,28 +392,39 @@ int CacheStore::Update(std::string_view id, std::span<const uint8_t> session, in
   {
     StmtScope scope{set_};
     bind(set_.get());
-    if (int rc = step(set_.get()); rc != SQLITE_DONE) return abort_txn(rc, "update");
+    if (int rc = sqlite3_step(set_.get()); rc != SQLITE_DONE) return abort_update(rc, "update");
   }
   if (sqlite3_changes(db_.get()) == 0) {
     StmtScope scope{add_};
     bind(add_.get());
-    if (int rc = step(add_.get()); rc != SQLITE_DONE) return abort_txn(rc, "insert");
+    if (int rc = sqlite3_step(add_.get()); rc != SQLITE_DONE) return abort_update(rc, "insert");
     added = 1;
   }
   if (opts_.max_entries > 0 && entries_ + added > opts_.max_entries) {
     StmtScope scope{evict_};
     sqlite3_bind_int64(evict_.get(), 1, entries_ + added - opts_.max_entries);
-    if (int rc = step(evict_.get()); rc != SQLITE_DONE) return abort_txn(rc, "evict");
+    if (int rc = sqlite3_step(evict_.get()); rc != SQLITE_DONE) return abort_update(rc, "evict");
     evicted = sqlite3_changes(db_.get());
   }
-  {
-    StmtScope c{commit_};
-    if (int rc = step(commit_.get()); rc != SQLITE_DONE) return abort_txn(rc, "commit");
-  }
+  if (int rc = RunStmt(release_); rc != SQLITE_DONE) return abort_update(rc, "release");
   entries_ += added - evicted;
   stats_.updates++;
   stats_.evictions += static_cast<uint64_t>(evicted);
+  if (!opts_.deferred_commit && !Commit()) return ipc::kStatFail;
   return ipc::kStatOk;
+}
+
+bool CacheStore::Commit() {
+  if (!txn_open_ || !db_) return true;
+  int rc = RunStmt(commit_);
+  if (rc == SQLITE_DONE) {
+    txn_open_ = false;
+    return true;
+  }
+  RunStmt(rollback_);
+  txn_open_ = false;
+  Failed(rc, "commit");
+  return false;
 }
 
 int CacheStore::Delete(std::string_view id) {

@@ -84,6 +84,17 @@
  *	busy_timeout is 0 (a second user of the file is an error, not
  *	something to wait for).
  *
+ *	Batched commits: with deferred_commit, Update() leaves its write
+ *	transaction open and the owner calls Commit() once per event-loop
+ *	pass (tlsmgr does it after all requests that arrived together were
+ *	answered), so N updates cost one commit: one set of page writes
+ *	instead of N. Each update runs inside its own savepoint, so a failed
+ *	update undoes only itself. Lookups, deletes and cleanup inside the
+ *	open transaction see its updates. What a failed commit loses is
+ *	cache entries that were answered "stored" - for a cache that is the
+ *	same as an early eviction (the next handshake is a full one); it is
+ *	logged. Without deferred_commit every update commits at once.
+ *
  *	Counters (stats()): hits, misses, updates, deletes, evictions,
  *	expired, and entries() - the current number of rows, maintained
  *	exactly without COUNT(*).
@@ -140,6 +151,7 @@ struct CacheStoreOptions {
   long timeout = 3600;      // seconds, > 0
   int64_t max_entries = 0;  // 0: unlimited
   std::chrono::milliseconds check_interval{1000};  // file check, see DESCRIPTION
+  bool deferred_commit = false;                     // see Commit()
 };
 
 struct CacheStats {
@@ -168,6 +180,9 @@ class CacheStore {
   int Update(std::string_view id, std::span<const uint8_t> session, int64_t now);
   int Delete(std::string_view id);
   size_t CleanupStep(int64_t now, size_t max_rows);
+  // Commit - end the open write transaction, if any; false when the
+  // commit failed (the batch is lost, logged, and the store may heal).
+  bool Commit();
 
   int64_t entries() const { return entries_; }
   const CacheStats& stats() const { return stats_; }
@@ -176,6 +191,7 @@ class CacheStore {
   long timeout() const { return opts_.timeout; }
   bool healthy() const { return db_ != nullptr; }
   void SetPath(std::string path) { opts_.path = std::move(path); }
+  void SetDeferredCommit(bool on) { opts_.deferred_commit = on; }
 
  private:
   explicit CacheStore(CacheStoreOptions options) : opts_(std::move(options)) {}
@@ -198,7 +214,8 @@ class CacheStore {
   CacheStoreOptions opts_;
   UniqueFd check_fd_;  // declared before db_: closed after it
   SqlitePtr db_;
-  SqliteStmtPtr get_, set_, add_, del_, expire_, evict_, begin_, commit_, rollback_;
+  SqliteStmtPtr get_, set_, add_, del_, expire_, evict_, begin_, commit_, rollback_, save_, release_, undo_;
+  bool txn_open_ = false;
   int64_t entries_ = 0;
   int64_t last_reopen_ = 0;
   std::chrono::steady_clock::time_point next_check_{};

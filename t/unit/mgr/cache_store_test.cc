@@ -338,5 +338,23 @@ TEST(CacheStore, FileReplacedByRenameIsMovedAsideAndHealed) {
   EXPECT_EQ(st->Lookup("b", 1000, &out), CacheStore::Found::kFound);
 }
 
+TEST(CacheStore, DeferredCommitBatchesUpdatesAndCommitsAtTheEnd) {
+  TempDir d;
+  std::string path = d / "c.sqlite";
+  auto st = MustOpen(path);
+  st->SetDeferredCommit(true);
+  ASSERT_EQ(st->Update("a", Bytes("1"), 1000), ipc::kStatOk);
+  ASSERT_EQ(st->Update("b", Bytes("2"), 1000), ipc::kStatOk);
+  SecretBytes out;
+  EXPECT_EQ(st->Lookup("a", 1000, &out), CacheStore::Found::kFound);  // visible inside the batch
+  EXPECT_EQ(st->Delete("b"), ipc::kStatOk);
+  EXPECT_TRUE(st->Commit());
+  EXPECT_TRUE(st->Commit());  // nothing open: a no-op
+  ASSERT_EQ(st->Update("c", Bytes("3"), 1000), ipc::kStatOk);
+  EXPECT_EQ(st->entries(), 2);
+  // The destructor commits what is still open.
+  EXPECT_EQ(CountRows(st, path), 2);
+}
+
 }  // namespace
 }  // namespace pftls::mgr
