@@ -21,6 +21,7 @@ constexpr const char* kSchema =
     "PRAGMA journal_mode=MEMORY;"
     "PRAGMA synchronous=OFF;"
     "PRAGMA temp_store=MEMORY;"
+    "PRAGMA cache_size=-8192;"  // 8 MiB of pages (default 2 MiB): a busy cache stays in memory
     "PRAGMA application_id=1885762675;"  // 0x70667473
     "PRAGMA user_version=1;"
     "CREATE TABLE sessions (id TEXT PRIMARY KEY, saved INTEGER NOT NULL,"
@@ -153,7 +154,7 @@ CacheStore::~CacheStore() {
 
 void CacheStore::CloseDb() {
   for (SqliteStmtPtr* p :
-       {&get_, &set_, &add_, &del_, &expire_, &evict_, &begin_, &commit_, &rollback_, &save_, &release_, &undo_})
+       {&get_, &set_, &add_, &del_, &expire_, &evict_, &begin_, &commit_, &rollback_})
     p->reset();
   db_.reset();  // rolls back an open transaction
   txn_open_ = false;
@@ -222,9 +223,7 @@ Status CacheStore::OpenFresh() {
       {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
-      {&save_, "SAVEPOINT pftls_update"},
-      {&release_, "RELEASE pftls_update"},
-      {&undo_, "ROLLBACK TO pftls_update"},
+
   };
   for (auto& s : stmts) {
     sqlite3_stmt* p = nullptr;
@@ -367,18 +366,10 @@ int CacheStore::Update(std::string_view id, std::span<const uint8_t> session, in
       return ipc::kStatFail;
     }
     txn_open_ = true;
-  }
-  // One savepoint per update: a failed update undoes only itself, never
-  // the updates batched before it in the open transaction.
-  if (int rc = RunStmt(save_); rc != SQLITE_DONE) {
-    Failed(rc, "savepoint");
-    return ipc::kStatFail;
+    entries_at_begin_ = entries_;
   }
   auto abort_update = [&](int rc, const char* what) {
-    if (db_) {
-      RunStmt(undo_);
-      RunStmt(release_);
-    }
+    Rollback();
     Failed(rc, what);
     return ipc::kStatFail;
   };
@@ -406,7 +397,6 @@ int CacheStore::Update(std::string_view id, std::span<const uint8_t> session, in
     if (int rc = sqlite3_step(evict_.get()); rc != SQLITE_DONE) return abort_update(rc, "evict");
     evicted = sqlite3_changes(db_.get());
   }
-  if (int rc = RunStmt(release_); rc != SQLITE_DONE) return abort_update(rc, "release");
   entries_ += added - evicted;
   stats_.updates++;
   stats_.evictions += static_cast<uint64_t>(evicted);
@@ -421,10 +411,16 @@ bool CacheStore::Commit() {
     txn_open_ = false;
     return true;
   }
-  RunStmt(rollback_);
-  txn_open_ = false;
+  Rollback();
   Failed(rc, "commit");
   return false;
+}
+
+void CacheStore::Rollback() {
+  if (!txn_open_) return;
+  if (db_) RunStmt(rollback_);
+  txn_open_ = false;
+  entries_ = entries_at_begin_;
 }
 
 int CacheStore::Delete(std::string_view id) {

@@ -81,6 +81,8 @@
  *	the same inode (a file removed from the path is tolerated: the open
  *	descriptor keeps serving). Cost: three system calls per interval.
  *	temp_store=MEMORY keeps sort and temporary data off the disk;
+ *	cache_size is 8 MiB (SQLite: 2 MiB), so a busy cache is read from
+ *	memory;
  *	busy_timeout is 0 (a second user of the file is an error, not
  *	something to wait for).
  *
@@ -88,12 +90,13 @@
  *	transaction open and the owner calls Commit() once per event-loop
  *	pass (tlsmgr does it after all requests that arrived together were
  *	answered), so N updates cost one commit: one set of page writes
- *	instead of N. Each update runs inside its own savepoint, so a failed
- *	update undoes only itself. Lookups, deletes and cleanup inside the
- *	open transaction see its updates. What a failed commit loses is
- *	cache entries that were answered "stored" - for a cache that is the
- *	same as an early eviction (the next handshake is a full one); it is
- *	logged. Without deferred_commit every update commits at once.
+ *	instead of N. Lookups, deletes and cleanup inside the open
+ *	transaction see its updates. A failed update or commit rolls back
+ *	the whole batch (no savepoints: in SQLite they more than double the
+ *	page writes per commit), which loses entries that were answered
+ *	"stored" - for a cache that is the same as an early eviction (the
+ *	next handshake is a full one); it is logged. Without deferred_commit
+ *	every update commits at once.
  *
  *	Counters (stats()): hits, misses, updates, deletes, evictions,
  *	expired, and entries() - the current number of rows, maintained
@@ -202,6 +205,8 @@ class CacheStore {
   void CloseDb();
   // Failed - handle a failed statement: heal on damage, else warn.
   void Failed(int rc, const char* what);
+  // Rollback - undo the open write transaction (the whole batch).
+  void Rollback();
   // Heal - move the damaged file aside and start a fresh database.
   void Heal(const char* why);
   // Usable - a database is open and its file passed the check, or it
@@ -214,8 +219,9 @@ class CacheStore {
   CacheStoreOptions opts_;
   UniqueFd check_fd_;  // declared before db_: closed after it
   SqlitePtr db_;
-  SqliteStmtPtr get_, set_, add_, del_, expire_, evict_, begin_, commit_, rollback_, save_, release_, undo_;
+  SqliteStmtPtr get_, set_, add_, del_, expire_, evict_, begin_, commit_, rollback_;
   bool txn_open_ = false;
+  int64_t entries_at_begin_ = 0;
   int64_t entries_ = 0;
   int64_t last_reopen_ = 0;
   std::chrono::steady_clock::time_point next_check_{};
