@@ -3,7 +3,7 @@
 #   make bench      build them (they are tools, not tests: make check does
 #                   not run them)
 #
-# build/bench/tlsmgr_bench [-c clients] [-n pairs] [-t type] [-s bytes] SOCKET
+# build/bench/tlsmgr_bench [-c clients] [-n pairs] [-w window] [-t type] [-s bytes] SOCKET
 #   lookups+updates per second against a running tlsmgr from N processes.
 
 BENCH_SRC  := $(sort $(wildcard bench/*_main.cc))
