@@ -3,6 +3,7 @@
 
 #include <openssl/crypto.h>
 
+#include <array>
 #include <cstring>
 
 #include "util/log.h"
@@ -12,14 +13,17 @@ namespace {
 
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-int B64Value(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
+// kB64Values - the value of each byte in kB64, 0xFF for every other byte
+// (one table lookup per character: session values are ~2-4 KB of base64
+// in every tlsmgr lookup and update).
+constexpr auto kB64Values = [] {
+  std::array<uint8_t, 256> t{};
+  t.fill(0xFF);
+  for (uint8_t i = 0; i < 64; i++) t[static_cast<unsigned char>(kB64[i])] = i;
+  return t;
+}();
+
+int B64Value(unsigned char c) { return kB64Values[c] == 0xFF ? -1 : kB64Values[c]; }
 
 std::string Quoted(std::string_view s) {
   // Names only (never values): printable, bounded by kMaxNameLen.
@@ -34,28 +38,22 @@ Attr::~Attr() {
 
 // Base64Encode - standard alphabet, "=" padding.
 std::string Base64Encode(std::span<const uint8_t> in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
+  std::string out((in.size() + 2) / 3 * 4, '=');
+  char* o = out.data();
   size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
+  for (; i + 3 <= in.size(); i += 3, o += 4) {
     uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
-    out.push_back(kB64[(v >> 18) & 63]);
-    out.push_back(kB64[(v >> 12) & 63]);
-    out.push_back(kB64[(v >> 6) & 63]);
-    out.push_back(kB64[v & 63]);
+    o[0] = kB64[(v >> 18) & 63];
+    o[1] = kB64[(v >> 12) & 63];
+    o[2] = kB64[(v >> 6) & 63];
+    o[3] = kB64[v & 63];
   }
   size_t rest = in.size() - i;
-  if (rest == 1) {
-    uint32_t v = uint32_t{in[i]} << 16;
-    out.push_back(kB64[(v >> 18) & 63]);
-    out.push_back(kB64[(v >> 12) & 63]);
-    out += "==";
-  } else if (rest == 2) {
-    uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8);
-    out.push_back(kB64[(v >> 18) & 63]);
-    out.push_back(kB64[(v >> 12) & 63]);
-    out.push_back(kB64[(v >> 6) & 63]);
-    out.push_back('=');
+  if (rest > 0) {  // the "=" padding is already in place
+    uint32_t v = (uint32_t{in[i]} << 16) | (rest == 2 ? uint32_t{in[i + 1]} << 8 : 0);
+    o[0] = kB64[(v >> 18) & 63];
+    o[1] = kB64[(v >> 12) & 63];
+    if (rest == 2) o[2] = kB64[(v >> 6) & 63];
   }
   return out;
 }
@@ -67,7 +65,22 @@ Result<SecretBytes> Base64Decode(std::string_view text) {
   if (!text.empty() && text.back() == '=') pad = (text.size() >= 2 && text[text.size() - 2] == '=') ? 2 : 1;
   SecretBytes out(text.size() / 4 * 3 - pad);
   size_t o = 0;
-  for (size_t i = 0; i < text.size(); i += 4) {
+  // Every group but the last: no padding allowed, one check per group.
+  const unsigned char* t = reinterpret_cast<const unsigned char*>(text.data());
+  size_t body = text.empty() ? 0 : text.size() - 4;
+  for (size_t i = 0; i < body; i += 4, o += 3) {
+    uint8_t a = kB64Values[t[i]], b = kB64Values[t[i + 1]], c = kB64Values[t[i + 2]], d = kB64Values[t[i + 3]];
+    if ((a | b | c | d) & 0x80) {
+      for (size_t k = 0; k < 4; k++)
+        if (t[i + k] == '=') return MakeError("misplaced base64 padding");
+      return MakeError("non-base64 character");
+    }
+    uint32_t w = (uint32_t{a} << 18) | (uint32_t{b} << 12) | (uint32_t{c} << 6) | d;
+    out.data()[o] = static_cast<uint8_t>(w >> 16);
+    out.data()[o + 1] = static_cast<uint8_t>(w >> 8);
+    out.data()[o + 2] = static_cast<uint8_t>(w);
+  }
+  for (size_t i = body; i < text.size(); i += 4) {
     bool last = i + 4 == text.size();
     int v[4];
     for (size_t k = 0; k < 4; ++k) {

@@ -1,8 +1,10 @@
 // ipc/server.cc - see ipc/server.h.
 #include "ipc/server.h"
 
-#include <csignal>
+#include <sys/socket.h>
+
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 #include "ipc/msg_announce.h"
@@ -42,7 +44,25 @@ Status Connection::Start() {
 }
 
 void Connection::Send(std::string_view bytes) {
-  if (bev_) bufferevent_write(bev_.get(), bytes.data(), bytes.size());
+  if (!bev_) return;
+  out_.append(bytes);
+  if (!in_read_) Flush();
+}
+
+// Flush - write what Send() collected: directly when nothing is queued in
+// the bufferevent (the common case: no write event to arm and disarm),
+// the rest through the bufferevent. A write error other than EAGAIN is
+// left to the bufferevent, which reports it through OnEvent().
+void Connection::Flush() {
+  if (out_.empty() || !bev_) return;
+  evbuffer* o = bufferevent_get_output(bev_.get());
+  size_t off = 0;
+  if (evbuffer_get_length(o) == 0) {
+    ssize_t w = ::send(fd_.get(), out_.data(), out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (w > 0) off = static_cast<size_t>(w);
+  }
+  if (off < out_.size()) bufferevent_write(bev_.get(), out_.data() + off, out_.size() - off);
+  out_.clear();
 }
 
 void Connection::HandOff(HandOffFn fn) {
@@ -101,6 +121,7 @@ void Connection::OnRead() {
       return;
     }
   }
+  in_read_ = true;
   while (evbuffer_get_length(in) > 0 && !closing_ && !handoff_) {
     bool was_started = parser_.started();
     evbuffer_iovec vec;
@@ -123,6 +144,8 @@ void Connection::OnRead() {
       if (!closing_ && !handoff_) ArmIdle();
     }
   }
+  in_read_ = false;
+  Flush();
   OnWritten();
 }
 

@@ -93,7 +93,10 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Send - queue bytes for the peer (written in order, asynchronously).
+  // Send - queue bytes for the peer (written in order). Replies to the
+  // requests of one read are written together, with one send(2) when the
+  // socket takes them (no write event armed); the rest waits for
+  // writability.
   void Send(std::string_view bytes);
   // HandOff - see DESCRIPTION; the handler should then return kContinue.
   void HandOff(HandOffFn fn);
@@ -119,6 +122,7 @@ class Connection {
   void Violation(const std::string& reason);
   void Finish();  // remove from the server (destroys *this)
   bool Dispatch(const Record& rec);
+  void Flush();
 
   static void ReadCb(bufferevent*, void* arg);
   static void WriteCb(bufferevent*, void* arg);
@@ -133,6 +137,8 @@ class Connection {
   EventPtr timer_;
   Attr0Parser parser_;
   bool first_read_ = true;
+  bool in_read_ = false;  // Send() collects into out_ until the read is done
+  std::string out_;
   bool closing_ = false;  // close once output is written
   HandOffFn handoff_;
 };

@@ -17,9 +17,11 @@ namespace pftls::mgr {
 namespace {
 
 constexpr const char* kSchema =
+    "PRAGMA locking_mode=EXCLUSIVE;"
     "PRAGMA journal_mode=MEMORY;"
     "PRAGMA synchronous=OFF;"
     "PRAGMA temp_store=MEMORY;"
+    "PRAGMA cache_size=-8192;"  // 8 MiB of pages (default 2 MiB): a busy cache stays in memory
     "PRAGMA application_id=1885762675;"  // 0x70667473
     "PRAGMA user_version=1;"
     "CREATE TABLE sessions (id TEXT PRIMARY KEY, saved INTEGER NOT NULL,"
@@ -145,11 +147,18 @@ Result<std::unique_ptr<CacheStore>> CacheStore::Open(CacheStoreOptions options) 
   return st;
 }
 
-CacheStore::~CacheStore() { CloseDb(); }
+CacheStore::~CacheStore() {
+  Commit();
+  CloseDb();
+}
 
 void CacheStore::CloseDb() {
-  for (SqliteStmtPtr* p : {&get_, &set_, &add_, &del_, &expire_, &evict_, &begin_, &commit_, &rollback_}) p->reset();
-  db_.reset();
+  for (SqliteStmtPtr* p :
+       {&get_, &set_, &add_, &del_, &expire_, &evict_, &begin_, &commit_, &rollback_})
+    p->reset();
+  db_.reset();  // rolls back an open transaction
+  txn_open_ = false;
+  check_fd_.reset();  // after SQLite's descriptor: see "File check"
   entries_ = 0;
 }
 
@@ -182,10 +191,10 @@ Status CacheStore::Create(int64_t now) {
 
 Status CacheStore::OpenFresh() {
   const std::string& path = opts_.path;
-  {
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd) return MakeError("cannot create " + path + ": " + std::strerror(errno));
-  }
+  UniqueFd check(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!check) return MakeError("cannot create " + path + ": " + std::strerror(errno));
+  struct stat st;
+  if (::fstat(check.get(), &st) != 0) return MakeError("cannot stat " + path + ": " + std::strerror(errno));
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, nullptr);
   SqlitePtr db(raw);
@@ -214,6 +223,7 @@ Status CacheStore::OpenFresh() {
       {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
+
   };
   for (auto& s : stmts) {
     sqlite3_stmt* p = nullptr;
@@ -224,7 +234,11 @@ Status CacheStore::OpenFresh() {
     }
     s.stmt->reset(p);
   }
+  check_fd_ = std::move(check);
   db_ = std::move(db);
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
+  next_check_ = std::chrono::steady_clock::now() + opts_.check_interval;
   entries_ = 0;
   return Status::Ok();
 }
@@ -235,14 +249,18 @@ void CacheStore::Failed(int rc, const char* what) {
     log::Warn("%s TLS session cache %s: %s: %s", opts_.type.c_str(), opts_.path.c_str(), what, msg.c_str());
     return;
   }
+  Heal((std::string(what) + ": " + msg).c_str());
+}
+
+void CacheStore::Heal(const char* why) {
   CloseDb();
   stats_.heals++;
   Result<std::string> aside = MoveAside(opts_.path);
   if (aside)
-    log::Warn("%s TLS session cache %s: %s: %s; moved aside to %s, starting a new cache", opts_.type.c_str(),
-              opts_.path.c_str(), what, msg.c_str(), aside->c_str());
+    log::Warn("%s TLS session cache %s: %s; moved aside to %s, starting a new cache", opts_.type.c_str(),
+              opts_.path.c_str(), why, aside->c_str());
   else
-    log::Warn("%s TLS session cache %s: %s: %s; %s", opts_.type.c_str(), opts_.path.c_str(), what, msg.c_str(),
+    log::Warn("%s TLS session cache %s: %s; %s", opts_.type.c_str(), opts_.path.c_str(), why,
               aside.error().c_str());
   last_reopen_ = ::time(nullptr);
   if (Status s = OpenFresh(); !s) {
@@ -252,8 +270,36 @@ void CacheStore::Failed(int rc, const char* what) {
   }
 }
 
+const char* CacheStore::FileDamage() {
+  unsigned char h[100];
+  ssize_t n = ::pread(check_fd_.get(), h, sizeof(h), 0);
+  if (n < 0) return "cannot read the file header";
+  struct stat st;
+  if (::fstat(check_fd_.get(), &st) != 0) return "cannot stat the file";
+  if (n == 0 && st.st_size == 0) return "file truncated";
+  if (n != static_cast<ssize_t>(sizeof(h)) || std::memcmp(h, "SQLite format 3", 16) != 0)
+    return "file overwritten: not an SQLite database";
+  uint32_t app = (uint32_t{h[68]} << 24) | (uint32_t{h[69]} << 16) | (uint32_t{h[70]} << 8) | h[71];
+  if (app != kApplicationId) return "file overwritten: foreign database";
+  uint32_t page = (uint32_t{h[16]} << 8) | h[17];
+  if (page == 1) page = 65536;
+  if (page < 512 || st.st_size % page != 0) return "file truncated";
+  struct stat now;
+  if (::stat(opts_.path.c_str(), &now) == 0 && (now.st_dev != dev_ || now.st_ino != ino_))
+    return "file replaced";
+  return nullptr;
+}
+
 bool CacheStore::Usable() {
-  if (db_) return true;
+  if (db_) {
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_check_) return true;
+    next_check_ = now + opts_.check_interval;
+    const char* why = FileDamage();
+    if (why == nullptr) return true;
+    Heal(why);
+    return false;
+  }
   int64_t now = ::time(nullptr);
   if (now - last_reopen_ < kReopenInterval) return false;
   if (Status s = Create(now); !s) {
@@ -305,24 +351,28 @@ CacheStore::Found CacheStore::Lookup(std::string_view id, int64_t now, SecretByt
   return Found::kNotFound;
 }
 
+// RunStmt - step a statement without bindings and reset it.
+static int RunStmt(SqliteStmtPtr& s) {
+  int rc = sqlite3_step(s.get());
+  sqlite3_reset(s.get());
+  return rc;
+}
+
 int CacheStore::Update(std::string_view id, std::span<const uint8_t> session, int64_t now) {
   if (!Usable()) return ipc::kStatFail;
-  auto step = [](sqlite3_stmt* s) { return sqlite3_step(s); };
-  auto abort_txn = [&](int rc, const char* what) {
-    if (db_) {
-      sqlite3_step(rollback_.get());
-      sqlite3_reset(rollback_.get());
-    }
-    Failed(rc, what);
-    return ipc::kStatFail;
-  };
-  {
-    StmtScope b{begin_};
-    if (int rc = step(begin_.get()); rc != SQLITE_DONE) {
+  if (!txn_open_) {
+    if (int rc = RunStmt(begin_); rc != SQLITE_DONE) {
       Failed(rc, "begin");
       return ipc::kStatFail;
     }
+    txn_open_ = true;
+    entries_at_begin_ = entries_;
   }
+  auto abort_update = [&](int rc, const char* what) {
+    Rollback();
+    Failed(rc, what);
+    return ipc::kStatFail;
+  };
   auto bind = [&](sqlite3_stmt* s) {
     sqlite3_bind_text(s, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, now);
@@ -333,28 +383,44 @@ int CacheStore::Update(std::string_view id, std::span<const uint8_t> session, in
   {
     StmtScope scope{set_};
     bind(set_.get());
-    if (int rc = step(set_.get()); rc != SQLITE_DONE) return abort_txn(rc, "update");
+    if (int rc = sqlite3_step(set_.get()); rc != SQLITE_DONE) return abort_update(rc, "update");
   }
   if (sqlite3_changes(db_.get()) == 0) {
     StmtScope scope{add_};
     bind(add_.get());
-    if (int rc = step(add_.get()); rc != SQLITE_DONE) return abort_txn(rc, "insert");
+    if (int rc = sqlite3_step(add_.get()); rc != SQLITE_DONE) return abort_update(rc, "insert");
     added = 1;
   }
   if (opts_.max_entries > 0 && entries_ + added > opts_.max_entries) {
     StmtScope scope{evict_};
     sqlite3_bind_int64(evict_.get(), 1, entries_ + added - opts_.max_entries);
-    if (int rc = step(evict_.get()); rc != SQLITE_DONE) return abort_txn(rc, "evict");
+    if (int rc = sqlite3_step(evict_.get()); rc != SQLITE_DONE) return abort_update(rc, "evict");
     evicted = sqlite3_changes(db_.get());
-  }
-  {
-    StmtScope c{commit_};
-    if (int rc = step(commit_.get()); rc != SQLITE_DONE) return abort_txn(rc, "commit");
   }
   entries_ += added - evicted;
   stats_.updates++;
   stats_.evictions += static_cast<uint64_t>(evicted);
+  if (!opts_.deferred_commit && !Commit()) return ipc::kStatFail;
   return ipc::kStatOk;
+}
+
+bool CacheStore::Commit() {
+  if (!txn_open_ || !db_) return true;
+  int rc = RunStmt(commit_);
+  if (rc == SQLITE_DONE) {
+    txn_open_ = false;
+    return true;
+  }
+  Rollback();
+  Failed(rc, "commit");
+  return false;
+}
+
+void CacheStore::Rollback() {
+  if (!txn_open_) return;
+  if (db_) RunStmt(rollback_);
+  txn_open_ = false;
+  entries_ = entries_at_begin_;
 }
 
 int CacheStore::Delete(std::string_view id) {

@@ -115,6 +115,7 @@ ipc::StatusReply TlsmgrServiceImpl::Update(const ipc::UpdateRequest& req) {
   }
   if (!s->store || req.cache_id.empty() || req.session.empty()) return ipc::StatusReply::Fail();
   int st = s->store->Update(req.cache_id, req.session.span(), Now());
+  if (flush_ev_) event_active(flush_ev_.get(), EV_TIMEOUT, 0);  // commit after this loop pass
   if (s->loglevel >= 2)
     log::Info("%s cache update id=%s size=%zu: status=%d", s->type.c_str(), Printable(req.cache_id).c_str(),
               req.session.size(), st);
@@ -164,6 +165,12 @@ Status TlsmgrServiceImpl::Arm(event_base* base) {
   if (prng_) {
     if (Status s = prng_->Arm(base); !s) return s;
   }
+  // Batched commits (cache_store.h): the flush event is activated by
+  // each update and runs after the other ready callbacks of this pass.
+  flush_ev_.reset(event_new(base, -1, 0, &TlsmgrServiceImpl::FlushCb, this));
+  if (!flush_ev_) return MakeError("cannot create the cache commit event");
+  for (CacheSlot& s : caches_)
+    if (s.store) s.store->SetDeferredCommit(true);
   if (CleanupInterval() > 0) {
     cleanup_ev_.reset(evtimer_new(base, &TlsmgrServiceImpl::CleanupCb, this));
     if (!cleanup_ev_) return MakeError("cannot create the cache cleanup timer");
@@ -185,6 +192,11 @@ void TlsmgrServiceImpl::CleanupCb(evutil_socket_t, short, void* arg) {
     if (s.store) most = std::max(most, s.store->CleanupStep(now, kCleanupBatch));
   // A full batch: more may be waiting; continue on the next loop turn.
   AddTimer(self->cleanup_ev_.get(), most >= kCleanupBatch ? 0 : self->CleanupInterval());
+}
+
+void TlsmgrServiceImpl::FlushCb(evutil_socket_t, short, void* arg) {
+  for (CacheSlot& s : static_cast<TlsmgrServiceImpl*>(arg)->caches_)
+    if (s.store) s.store->Commit();
 }
 
 void TlsmgrServiceImpl::StatsCb(evutil_socket_t, short, void* arg) {
@@ -219,6 +231,8 @@ void TlsmgrServiceImpl::LogStatistics() {
 }
 
 void TlsmgrServiceImpl::Shutdown() {
+  FlushCb(-1, 0, this);
+  flush_ev_.reset();
   cleanup_ev_.reset();
   stats_ev_.reset();
   LogStatistics();

@@ -153,6 +153,7 @@ class TlsmgrServiceImpl : public ipc::TlsmgrService {
   CacheSlot* Find(std::string_view type);
   int64_t Now() const { return now_ ? now_() : static_cast<int64_t>(::time(nullptr)); }
   static void CleanupCb(evutil_socket_t, short, void* arg);
+  static void FlushCb(evutil_socket_t, short, void* arg);
   static void StatsCb(evutil_socket_t, short, void* arg);
   long CleanupInterval() const;
 
@@ -164,6 +165,7 @@ class TlsmgrServiceImpl : public ipc::TlsmgrService {
   RequestCounters counters_;
   uint64_t activity_at_last_report_ = 0;
   EventPtr cleanup_ev_;
+  EventPtr flush_ev_;
   EventPtr stats_ev_;
 };
 

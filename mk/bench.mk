@@ -12,7 +12,7 @@
 # program (the load generator's pieces: bench/load_*.cc); they stay out of
 # libpftls.
 #
-# build/bench/tlsmgr_bench [-c clients] [-n pairs] [-t type] [-s bytes] SOCKET
+# build/bench/tlsmgr_bench [-c clients] [-n pairs] [-w window] [-t type] [-s bytes] SOCKET
 #   lookups+updates per second against a running tlsmgr from N processes.
 # build/bench/tlsload ...    the load generator (see bench/tlsload_main.cc)
 # build/bench/benchsink ...  SMTP sink and bulk backend

@@ -25,12 +25,16 @@ std::span<const uint8_t> Bytes(const std::string& s) {
 std::string Str(const SecretBytes& b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
 
 std::unique_ptr<CacheStore> MustOpen(const std::string& path, long timeout = 3600, int64_t cap = 0) {
-  Result<std::unique_ptr<CacheStore>> st = CacheStore::Open({"smtpd", path, timeout, cap});
+  // check_interval 0: the file is checked before every request.
+  Result<std::unique_ptr<CacheStore>> st = CacheStore::Open({"smtpd", path, timeout, cap, std::chrono::milliseconds(0)});
   EXPECT_TRUE(st) << st.error();
   return st ? std::move(*st) : nullptr;
 }
 
-int64_t CountRows(const std::string& path) {
+// CountRows - rows in the file, read by a second connection after the
+// store is closed (the store holds an exclusive lock while open).
+int64_t CountRows(std::unique_ptr<CacheStore>& st, const std::string& path) {
+  st.reset();
   sqlite3* raw = nullptr;
   sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
   SqlitePtr db(raw);
@@ -97,7 +101,7 @@ TEST(CacheStore, HostileIdsAreJustData) {
   EXPECT_EQ(st->Update(id, Bytes("v"), 10), ipc::kStatOk);
   SecretBytes out;
   EXPECT_EQ(st->Lookup(id, 10, &out), CacheStore::Found::kFound);
-  EXPECT_EQ(CountRows(d / "c.sqlite"), 1);
+  EXPECT_EQ(CountRows(st, d / "c.sqlite"), 1);
 }
 
 TEST(CacheStore, FileIsMode0600AndMarkedAsOurs) {
@@ -118,7 +122,7 @@ TEST(CacheStore, ExpiryBoundaryAndLookupDeletesExpired) {
   EXPECT_EQ(st->Lookup("a", 1121, &out), CacheStore::Found::kNotFound);
   EXPECT_EQ(st->stats().expired, 1u);
   EXPECT_EQ(st->entries(), 0);
-  EXPECT_EQ(CountRows(d / "c.sqlite"), 0);
+  EXPECT_EQ(CountRows(st, d / "c.sqlite"), 0);
 }
 
 TEST(CacheStore, CleanupStepIsBoundedAndOnlyRemovesExpired) {
@@ -131,10 +135,10 @@ TEST(CacheStore, CleanupStepIsBoundedAndOnlyRemovesExpired) {
   EXPECT_EQ(st->CleanupStep(2000, 10), 5u);
   EXPECT_EQ(st->CleanupStep(2000, 10), 0u);
   EXPECT_EQ(st->entries(), 5);
-  EXPECT_EQ(CountRows(d / "c.sqlite"), 5);
   EXPECT_EQ(st->stats().expired, 25u);
   SecretBytes out;
   EXPECT_EQ(st->Lookup("new3", 2000, &out), CacheStore::Found::kFound);
+  EXPECT_EQ(CountRows(st, d / "c.sqlite"), 5);
 }
 
 TEST(CacheStore, SizeCapEvictsOldestFirst) {
@@ -145,13 +149,13 @@ TEST(CacheStore, SizeCapEvictsOldestFirst) {
   for (int i = 0; i < cap + extra; i++)
     ASSERT_EQ(st->Update("id" + std::to_string(i), Bytes("v"), 1000 + i), ipc::kStatOk);
   EXPECT_EQ(st->entries(), cap);
-  EXPECT_EQ(CountRows(d / "c.sqlite"), cap);
   EXPECT_EQ(st->stats().evictions, static_cast<uint64_t>(extra));
   SecretBytes out;
   for (int i = 0; i < extra; i++)
     EXPECT_EQ(st->Lookup("id" + std::to_string(i), 2000, &out), CacheStore::Found::kNotFound) << i;
   for (int i = extra; i < cap + extra; i++)
     EXPECT_EQ(st->Lookup("id" + std::to_string(i), 2000, &out), CacheStore::Found::kFound) << i;
+  EXPECT_EQ(CountRows(st, d / "c.sqlite"), cap);
 }
 
 TEST(CacheStore, SizeCapSameTimestampUsesInsertionOrderAndOverwriteDoesNotEvict) {
@@ -296,6 +300,60 @@ TEST(CacheStore, FileRemovedUnderOpenStoreKeepsServing) {
   ASSERT_EQ(::unlink(path.c_str()), 0);
   // The open descriptor still works: no crash, the request is answered.
   EXPECT_EQ(st->Update("b", Bytes("v"), 1000), ipc::kStatOk);
+}
+
+TEST(CacheStore, DamageIsNoticedOnlyAfterTheCheckInterval) {
+  TempDir d;
+  std::string path = d / "c.sqlite";
+  auto opened = CacheStore::Open({"smtpd", path, 3600, 0, std::chrono::milliseconds(300)});
+  ASSERT_TRUE(opened) << opened.error();
+  auto& st = *opened;
+  ASSERT_EQ(st->Update("a", Bytes("v"), 1000), ipc::kStatOk);
+  WriteFile(path, std::string(8192, '\0'));
+  LogCapture cap;
+  SecretBytes out;
+  // Within the interval the page cache still answers (no system call).
+  EXPECT_EQ(st->Lookup("a", 1000, &out), CacheStore::Found::kFound);
+  EXPECT_EQ(st->stats().heals, 0u);
+  ::usleep(350 * 1000);
+  EXPECT_EQ(st->Lookup("a", 1000, &out), CacheStore::Found::kFailed);
+  EXPECT_EQ(cap.Count(log::Level::kWarning, "not an SQLite database"), 1u);
+  EXPECT_EQ(st->stats().heals, 1u);
+  EXPECT_EQ(st->Update("b", Bytes("w"), 1000), ipc::kStatOk);
+}
+
+TEST(CacheStore, FileReplacedByRenameIsMovedAsideAndHealed) {
+  TempDir d;
+  std::string path = d / "c.sqlite";
+  auto st = MustOpen(path);
+  ASSERT_EQ(st->Update("a", Bytes("v"), 1000), ipc::kStatOk);
+  WriteFile(d / "other", "someone else's file");
+  ASSERT_EQ(::rename((d / "other").c_str(), path.c_str()), 0);
+  LogCapture cap;
+  SecretBytes out;
+  EXPECT_EQ(st->Lookup("a", 1000, &out), CacheStore::Found::kFailed);
+  EXPECT_EQ(cap.Count(log::Level::kWarning, "moved aside"), 1u);
+  EXPECT_EQ(CountCorrupt(d.path()), 1u);
+  EXPECT_EQ(st->Update("b", Bytes("w"), 1000), ipc::kStatOk);
+  EXPECT_EQ(st->Lookup("b", 1000, &out), CacheStore::Found::kFound);
+}
+
+TEST(CacheStore, DeferredCommitBatchesUpdatesAndCommitsAtTheEnd) {
+  TempDir d;
+  std::string path = d / "c.sqlite";
+  auto st = MustOpen(path);
+  st->SetDeferredCommit(true);
+  ASSERT_EQ(st->Update("a", Bytes("1"), 1000), ipc::kStatOk);
+  ASSERT_EQ(st->Update("b", Bytes("2"), 1000), ipc::kStatOk);
+  SecretBytes out;
+  EXPECT_EQ(st->Lookup("a", 1000, &out), CacheStore::Found::kFound);  // visible inside the batch
+  EXPECT_EQ(st->Delete("b"), ipc::kStatOk);
+  EXPECT_TRUE(st->Commit());
+  EXPECT_TRUE(st->Commit());  // nothing open: a no-op
+  ASSERT_EQ(st->Update("c", Bytes("3"), 1000), ipc::kStatOk);
+  EXPECT_EQ(st->entries(), 2);
+  // The destructor commits what is still open.
+  EXPECT_EQ(CountRows(st, path), 2);
 }
 
 }  // namespace
