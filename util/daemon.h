@@ -51,8 +51,9 @@
  *	TAKEN before and AVAIL after each request.
  *
  *	Retirement (spec.retire): exit after max_idle seconds without a
- *	connection; stop accepting after max_use accepted connections and
- *	exit once idle; event servers also stop accepting after
+ *	connection; exit the first time no connection is left once
+ *	max_use connections were accepted (accepting goes on until then, as
+ *	in Postfix); event servers also stop accepting after
  *	max_idle x max_use seconds (18000 when that is 0).
  *
  *	Draining: when fd 5 reports EOF or an error (master exited or

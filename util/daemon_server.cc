@@ -161,18 +161,21 @@ void StopAccepting(ServerState& s) {
   if (s.lifetime_timer) evtimer_del(s.lifetime_timer.get());
 }
 
+// The use limit does not stop a busy server from accepting (Postfix's
+// event and multi servers loop while use_count < max_use or clients
+// remain): a solitary front end (maxproc 1) that stopped accepting would
+// leave new clients in the listen queue until its last session ended.
+// The process exits the first time it is idle with the limit reached.
 void ConnectionCame(ServerState& s) {
   ++s.use_count;
   if (s.idle_timer) evtimer_del(s.idle_timer.get());
-  if (s.max_use > 0 && s.use_count >= s.max_use) {
-    if (log::Verbose()) log::Info("use limit %ld reached -- retiring", s.max_use);
-    StopAccepting(s);
-  }
 }
 
 void ConnectionGone(ServerState& s) {
   if (s.Connections() != 0) return;
-  if (s.mode == Mode::kStandalone || !s.accepting || s.draining) {
+  bool used_up = s.max_use > 0 && s.use_count >= s.max_use;
+  if (used_up && log::Verbose()) log::Info("use limit %ld reached -- retiring", s.max_use);
+  if (s.mode == Mode::kStandalone || !s.accepting || s.draining || used_up) {
     s.server->Stop();
     return;
   }
