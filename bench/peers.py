@@ -60,8 +60,10 @@ class Peer:
 
     def spawn(self, argv, wait_ports, env=None, cwd=None):
         self.log = open(os.path.join(self.work, "stderr.log"), "ab")
+        self.group = procstat.CpuGroup(f"{self.name}-{os.getpid()}-{self.port}")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
-                                     start_new_session=True, env=env, cwd=cwd or self.work)
+                                     start_new_session=True, env=env, cwd=cwd or self.work,
+                                     preexec_fn=self.group.attach_self)
         try:
             for p in wait_ports:
                 wait_port(p, self.proc)
@@ -97,6 +99,12 @@ class Peer:
             pass
         self.proc = None
         self.log.close()
+        self.group.remove()
+
+    def cpu_seconds(self):
+        """(precise, proc): the cgroup's counter (None without one) and the
+        /proc tree sum."""
+        return self.group.cpu_seconds(), procstat.cpu_seconds(self.root)
 
 
 class Haproxy(Peer):
