@@ -399,8 +399,10 @@ def main():
     text = report.render(meta, b.floor, b.rows, b.notes)
     outdir = os.path.join(TOP, "bench/results")
     os.makedirs(outdir, exist_ok=True)
-    stamp = datetime.datetime.utcnow().strftime("%Y-%m-%d-%H%M") + ("-quick" if QUICK else "")
-    for name in (f"{stamp}.md", "latest.md"):
+    # A quick run is for development: bench/results/quick.md (not kept in git),
+    # never latest.md.
+    stamp = "quick" if QUICK else datetime.datetime.utcnow().strftime("%Y-%m-%d-%H%M")
+    for name in (f"{stamp}.md",) + (() if QUICK else ("latest.md",)):
         with open(os.path.join(outdir, name), "w") as f:
             f.write(text)
     with open(os.path.join(outdir, f"{stamp}.json"), "w") as f:
