@@ -67,9 +67,13 @@ void PauseAccepting(ServerState& s) {
 void OnAcceptable(evutil_socket_t lfd, short, void* arg) {
   auto* s = static_cast<ServerState*>(arg);
   if (!s->accepting) return;
-  // Event servers: TAKEN/AVAIL around each accept (spec §4.1).
+  // Event servers: TAKEN/AVAIL around each accepted connection's hand-off
+  // (spec §4.1). Every process of a pool wakes for each new connection
+  // and all but one lose the race (EAGAIN); the losers write nothing, or
+  // master would see the whole pool TAKEN at once and grow it for no load
+  // (measured: 7-11 tlsproxy processes for 16 clients, each wake-up and
+  // status write costing CPU per connection).
   const bool event_flavour = s->spec.flavour == Flavour::kEvent;
-  if (event_flavour) Notify(*s, master_proto::kStatTaken);
   UniqueFd fd(accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
   if (!fd) {
     int err = errno;
@@ -87,9 +91,10 @@ void OnAcceptable(evutil_socket_t lfd, short, void* arg) {
       // Another process took it (EAGAIN), or the client went away.
       log::Warn("accept: %s", strerror(err));
     }
-  } else {
-    HandOff(*s, std::move(fd));
+    return;
   }
+  if (event_flavour) Notify(*s, master_proto::kStatTaken);
+  HandOff(*s, std::move(fd));
   if (event_flavour && s->accepting) Notify(*s, master_proto::kStatAvail);
 }
 
