@@ -35,12 +35,10 @@
  *--*/
 #include <sys/socket.h>
 
-#include <map>
-#include <memory>
-#include <vector>
+#include <string>
 
 #include "front/backend_addr.h"
-#include "front/conn_limits.h"
+#include "front/session_pool.h"
 #include "front/smtp_session.h"
 #include "tls/policy.h"
 #include "util/daemon.h"
@@ -50,25 +48,10 @@ using namespace pftls;
 
 namespace {
 
-struct Live {
-  std::unique_ptr<front::SmtpSession> session;
-  daemon::Lease lease;
-};
-
 struct Front {
   front::FrontConfig cfg;
-  std::unique_ptr<front::ConnLimits> limits;
-  std::map<front::SmtpSession*, Live> sessions;
-  std::vector<Live> dead;
-  EventPtr reaper;
+  front::SessionPool<front::SmtpSession> pool;
 };
-
-void Reject(int fd, const std::string& host, const char* why, const std::string& addr) {
-  log::Warn("reject: %s: %s", addr.c_str(), why);
-  std::string msg = "421 4.7.0 " + host + " Error: too many connections\r\n";
-  ssize_t w = send(fd, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  (void)w;
-}
 
 }  // namespace
 
@@ -96,41 +79,22 @@ int main(int argc, char** argv) {
     f.cfg.serverid = s.service_name();
     f.cfg.idle_timeout = std::chrono::seconds(cfg.TimeSeconds("smtpfront_timeout"));
     f.cfg.tls_timeout = static_cast<int>(cfg.TimeSeconds("smtpfront_tls_timeout"));
-    f.limits = std::make_unique<front::ConnLimits>(cfg.Int("smtpfront_connection_limit"),
-                                                   cfg.Int("smtpfront_client_connection_limit"));
+    f.pool.SetLimits(cfg.Int("smtpfront_connection_limit"), cfg.Int("smtpfront_client_connection_limit"));
   };
-  spec.post_jail = [&f](daemon::Server& s) {
-    f.reaper.reset(event_new(s.base(), -1, 0, [](evutil_socket_t, short, void* arg) {
-      static_cast<Front*>(arg)->dead.clear();
-    }, &f));
-  };
+  spec.post_jail = [&f](daemon::Server& s) { f.pool.Init(s.base()); };
   spec.on_accept = [&f](daemon::Server& s, UniqueFd fd, daemon::Lease lease) {
-    sockaddr_storage peer{};
-    socklen_t len = sizeof(peer);
-    getpeername(fd.get(), reinterpret_cast<sockaddr*>(&peer), &len);
-    std::string addr = front::AddrString(peer);
-    if (const char* why = f.limits->Admit(addr)) {
-      Reject(fd.get(), f.cfg.myhostname, why, addr);
-      return;  // fd and lease end here
-    }
-    Front* fp = &f;
-    auto session = std::make_unique<front::SmtpSession>(s.base(), f.cfg, std::move(fd), peer,
-                                                        [fp, addr](front::SmtpSession* done) {
-                                                          fp->limits->Release(addr);
-                                                          auto it = fp->sessions.find(done);
-                                                          if (it == fp->sessions.end()) return;
-                                                          fp->dead.push_back(std::move(it->second));
-                                                          fp->sessions.erase(it);
-                                                          event_active(fp->reaper.get(), EV_TIMEOUT, 0);
-                                                        });
-    front::SmtpSession* raw = session.get();
-    f.sessions.emplace(raw, Live{std::move(session), std::move(lease)});
-    raw->Start();
+    event_base* base = s.base();
+    f.pool.Accept(
+        std::move(fd), std::move(lease),
+        [&f, base](UniqueFd client, const sockaddr_storage& peer, front::SessionPool<front::SmtpSession>::DoneFn done) {
+          return std::make_unique<front::SmtpSession>(base, f.cfg, std::move(client), peer, std::move(done));
+        },
+        [&f](int client) {
+          std::string msg = "421 4.7.0 " + f.cfg.myhostname + " Error: too many connections\r\n";
+          ssize_t w = send(client, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+          (void)w;
+        });
   };
-  spec.on_exit = [&f](daemon::Server&) {
-    f.sessions.clear();
-    f.dead.clear();
-    f.reaper.reset();
-  };
+  spec.on_exit = [&f](daemon::Server&) { f.pool.Clear(); };
   return daemon::RunServer(argc, argv, spec);
 }
