@@ -342,18 +342,23 @@ void TlsSession::PlainRead() {
 
 void TlsSession::Pump() {
   if (finished_) return;
-  bool any = false;
+  bool any = false, more = false;
   for (int i = 0; i < 8; ++i) {
     bool progress = SslWrite();
     progress |= SslRead();
     progress |= PlainWrite();
     any |= progress;
     if (!progress) break;
+    more = i == 7;
   }
   MaybeShutdown();
   if (finished_) return;
   Rearm();
   if (any) ArmTimer();
+  // The cap above lets other sessions run; the "ready" flags mean no event
+  // would wake us for what is left (bytes in the kernel or in OpenSSL), so
+  // come back on the next loop pass.
+  if (more) event_active(cipher_rd_ev_.get(), EV_READ, 0);
 }
 
 void TlsSession::SendCloseNotify() {
