@@ -31,8 +31,8 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(TOP, "build", "bin")
 BASE = int(os.environ.get("TLSFRONT_TEST_PORT", "21000"))
-P_HTTP, P_V2, P_V1, P_BULK = BASE, BASE + 1, BASE + 2, BASE + 3
-B_HTTP, B_V2, B_V1, B_BULK = BASE + 10, BASE + 11, BASE + 12, BASE + 13
+P_HTTP, P_V2, P_V1, P_BULK, P_DEAD, P_CAP = BASE, BASE + 1, BASE + 2, BASE + 3, BASE + 4, BASE + 5
+B_HTTP, B_V2, B_V1, B_BULK, B_DEAD = BASE + 10, BASE + 11, BASE + 12, BASE + 13, BASE + 14
 BIG = 64 * 1024 * 1024
 DEADLINE = time.monotonic() + 110
 
@@ -169,9 +169,10 @@ def tls_connect(port, alpn=None):
     return raw, ctx.wrap_socket(raw, server_hostname="localhost")
 
 
-def half_close_exchange(port, first, body):
-    """Send first+body over TLS with an SSLObject, send close_notify (no
-    TCP FIN), keep reading until the peer closes; return (reply, error)."""
+def half_close_exchange(port, first, body, fin=False):
+    """Send first+body over TLS with an SSLObject, then close_notify (no
+    TCP FIN), or with fin a bare TCP FIN (no close_notify); keep reading
+    until the peer closes; return (reply, error)."""
     raw = socket.create_connection(("127.0.0.1", port), timeout=60)
     inc, outg = ssl.MemoryBIO(), ssl.MemoryBIO()
     obj = client_ctx().wrap_bio(inc, outg, server_hostname="localhost")
@@ -202,11 +203,14 @@ def half_close_exchange(port, first, body):
     for i in range(0, len(data), 1 << 16):
         obj.write(data[i:i + (1 << 16)])
         flush()
-    try:
-        obj.unwrap()  # close_notify; the peer's comes later
-    except ssl.SSLWantReadError:
-        pass
-    flush()
+    if fin:
+        raw.shutdown(socket.SHUT_WR)
+    else:
+        try:
+            obj.unwrap()  # close_notify; the peer's comes later
+        except ssl.SSLWantReadError:
+            pass
+        flush()
     reply = b""
     err = None
     while True:
@@ -290,6 +294,9 @@ def run(t):
         f.write("127.0.0.1:%d inet n - y - 1 tlsfront -V -o tlsfront_relay=inet:127.0.0.1:%d"
                 " -o tlsfront_proxy_protocol=v1\n" % (P_V1, B_V1))
         f.write("127.0.0.1:%d inet n - y - 1 tlsfront -V -o tlsfront_relay=inet:127.0.0.1:%d\n" % (P_BULK, B_BULK))
+        f.write("127.0.0.1:%d inet n - y - 1 tlsfront -V -o tlsfront_relay=inet:127.0.0.1:%d\n" % (P_DEAD, B_DEAD))
+        f.write("127.0.0.1:%d inet n - y - 1 tlsfront -V -o tlsfront_relay=inet:127.0.0.1:%d"
+                " -o tlsfront_connection_limit=1\n" % (P_CAP, B_BULK))
 
     # Backends.
     handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=www, **k)
@@ -310,7 +317,7 @@ def run(t):
         for line in main.master.stdout:
             log_lines.append(line.decode(errors="replace"))
     threading.Thread(target=drain, daemon=True).start()
-    for port in (P_HTTP, P_V2, P_V1, P_BULK):
+    for port in (P_HTTP, P_V2, P_V1, P_BULK, P_DEAD, P_CAP):
         while time.monotonic() < DEADLINE:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -363,9 +370,14 @@ def run(t):
        "half-close: client close_notify, full %d-byte reply after the backend's EOF" % len(reply),
        "%d bytes err=%s" % (len(reply), err))
 
+    reply, err = half_close_exchange(P_BULK, b"HALF\n", b"some request", fin=True)
+    ok(reply == b"after-eof:" + b"x" * 200000 + b":end\n",
+       "half-close: client TCP FIN without close_notify, full reply after the backend's EOF",
+       "%d bytes err=%s" % (len(reply), err))
+
     # 5. PROXY v2 and v1 headers.
     raw, s = tls_connect(P_V2, alpn=["h2"])
-    cport = raw.getsockname()[1]
+    cport = s.getsockname()[1]
     version, cipher = s.version(), s.cipher()[0]
     s.sendall(b"hello-v2")
     got = s.recv(4096)
@@ -383,7 +395,7 @@ def run(t):
     ok(info.get("alpn") == "h2", "PROXY v2: PP2_TYPE_ALPN h2", info)
     ok(payload == b"hello-v2" and "error" not in info, "PROXY v2: client bytes follow the header", (info, payload))
     raw, s = tls_connect(P_V1)
-    cport = raw.getsockname()[1]
+    cport = s.getsockname()[1]
     s.sendall(b"hello-v1")
     got = s.recv(4096)
     s.close()
@@ -394,7 +406,34 @@ def run(t):
     want = ("PROXY TCP4 127.0.0.1 127.0.0.1 %d %d\r\n" % (cport, P_V1)).encode()
     ok(line == want and payload == b"hello-v1", "PROXY v1: %r" % want, (line, payload))
 
-    # 6. Backend down: one log line, client closed.
+    # 6. Backend down: the client is closed, one log line.
+    raw, s = tls_connect(P_DEAD)
+    try:
+        got = s.recv(100)
+    except (ssl.SSLError, OSError) as e:
+        got = b"error " + str(e).encode()
+    s.close()
+    ok(got == b"", "backend down: client closed without data", got)
+    time.sleep(0.3)
+    ok(re.search(r"tlsfront.*connect to backend: Connection refused", log_text()),
+       "backend down: logged", log_text()[-300:])
+
+    # 7. Connection cap: a second client is closed at once, one log line.
+    raw, held = tls_connect(P_CAP)
+    held.sendall(b"HALF\n")
+    time.sleep(0.3)
+    try:
+        raw2, s2 = tls_connect(P_CAP)
+        s2.close()
+        second = "handshake succeeded"
+    except (ssl.SSLError, OSError) as e:
+        second = str(e)
+    held.close()
+    ok(second != "handshake succeeded", "connection limit 1: second client closed", second)
+    time.sleep(0.3)
+    ok(log_text().count("reject: 127.0.0.1: too many connections") == 1,
+       "connection limit: exactly one reject log line", log_text()[-300:])
+
     print("---- log excerpt")
     text = log_text()
     print("\n".join(l for l in text.splitlines() if "tlsfront" in l or "ALPN" in l)[-1500:])
