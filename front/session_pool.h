@@ -14,6 +14,9 @@
  *	            },
  *	            [&](int fd) { send 421 ... });
  *	pool.Clear();                                  // on_exit
+ *
+ *	return RunFront<SmtpSession>(argc, argv, "smtpfront", &cfg, &pool, load, reject);
+ *	BackendAddr b = RequireBackend(cfg, "smtpfront_relay");
  * DESCRIPTION
  *	Accept() reads the peer address, applies the total and per-address
  *	caps (front/conn_limits.h) and either rejects the client (one log
@@ -25,6 +28,12 @@
  *
  *	Session must have Start(); the factory gets a callback
  *	std::function<void(Session*)> to give the session as its DoneFn.
+ *
+ *	RunFront() is the whole main() of a front end: an event-driven
+ *	daemon::RunServer that calls load() before the jail, then builds
+ *	Session(base, *cfg, client, peer, done) for every admitted client.
+ *	RequireBackend() reads a relay parameter or ends the process with
+ *	"<param> is not set" / "<param>: <reason>".
  * SECURITY
  *	Bounded by the caps; no per-client state outlives its session.
  * DIAGNOSTICS
@@ -46,6 +55,7 @@
 
 #include "front/backend_addr.h"
 #include "front/conn_limits.h"
+#include "util/config.h"
 #include "util/daemon.h"
 #include "util/fd.h"
 #include "util/handles.h"
@@ -107,5 +117,35 @@ class SessionPool {
   std::vector<Live> dead_;
   EventPtr reaper_;
 };
+
+inline BackendAddr RequireBackend(const config::Config& cfg, const char* param) {
+  std::string relay = cfg.Str(param);
+  if (relay.empty()) log::Fatal("%s is not set (inet:host:port or unix:/path)", param);
+  auto backend = ParseBackend(relay);
+  if (!backend) log::Fatal("%s: %s", param, backend.error().c_str());
+  return std::move(*backend);
+}
+
+template <class Session, class Config>
+int RunFront(int argc, char** argv, const char* program, Config* cfg, SessionPool<Session>* pool,
+             std::function<void(daemon::Server&)> load, typename SessionPool<Session>::RejectFn reject = {}) {
+  daemon::ServerSpec spec;
+  spec.program = program;
+  spec.flavour = daemon::Flavour::kEvent;
+  spec.writes_files = false;
+  spec.pre_jail = std::move(load);
+  spec.post_jail = [pool](daemon::Server& s) { pool->Init(s.base()); };
+  spec.on_accept = [cfg, pool, reject](daemon::Server& s, UniqueFd fd, daemon::Lease lease) {
+    event_base* base = s.base();
+    pool->Accept(
+        std::move(fd), std::move(lease),
+        [cfg, base](UniqueFd client, const sockaddr_storage& peer, typename SessionPool<Session>::DoneFn done) {
+          return std::make_unique<Session>(base, *cfg, std::move(client), peer, std::move(done));
+        },
+        reject);
+  };
+  spec.on_exit = [pool](daemon::Server&) { pool->Clear(); };
+  return daemon::RunServer(argc, argv, spec);
+}
 
 }  // namespace pftls::front

@@ -57,18 +57,11 @@ struct Front {
 
 int main(int argc, char** argv) {
   Front f;
-  daemon::ServerSpec spec;
-  spec.program = "smtpfront";
-  spec.flavour = daemon::Flavour::kEvent;
-  spec.writes_files = false;
-  spec.pre_jail = [&f](daemon::Server& s) {
+  auto load = [&f](daemon::Server& s) {
     config::Config& cfg = s.cfg();
-    std::string relay = cfg.Str("smtpfront_relay");
-    if (relay.empty()) log::Fatal("smtpfront_relay is not set (inet:host:port or unix:/path)");
-    auto backend = front::ParseBackend(relay);
-    if (!backend) log::Fatal("smtpfront_relay: %s", backend.error().c_str());
-    f.cfg.backend = backend->addr;
-    f.cfg.backend_len = backend->len;
+    front::BackendAddr backend = front::RequireBackend(cfg, "smtpfront_relay");
+    f.cfg.backend = backend.addr;
+    f.cfg.backend_len = backend.len;
     auto level = tls::ParseServerLevel(cfg.Str("smtpfront_tls_security_level"), cfg.Bool("smtpd_use_tls"),
                                        cfg.Bool("smtpd_enforce_tls"));
     if (!level) log::Fatal("smtpfront_tls_security_level: %s", level.error().c_str());
@@ -81,20 +74,10 @@ int main(int argc, char** argv) {
     f.cfg.tls_timeout = static_cast<int>(cfg.TimeSeconds("smtpfront_tls_timeout"));
     f.pool.SetLimits(cfg.Int("smtpfront_connection_limit"), cfg.Int("smtpfront_client_connection_limit"));
   };
-  spec.post_jail = [&f](daemon::Server& s) { f.pool.Init(s.base()); };
-  spec.on_accept = [&f](daemon::Server& s, UniqueFd fd, daemon::Lease lease) {
-    event_base* base = s.base();
-    f.pool.Accept(
-        std::move(fd), std::move(lease),
-        [&f, base](UniqueFd client, const sockaddr_storage& peer, front::SessionPool<front::SmtpSession>::DoneFn done) {
-          return std::make_unique<front::SmtpSession>(base, f.cfg, std::move(client), peer, std::move(done));
-        },
-        [&f](int client) {
-          std::string msg = "421 4.7.0 " + f.cfg.myhostname + " Error: too many connections\r\n";
-          ssize_t w = send(client, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-          (void)w;
-        });
+  auto reject = [&f](int client) {
+    std::string msg = "421 4.7.0 " + f.cfg.myhostname + " Error: too many connections\r\n";
+    ssize_t w = send(client, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)w;
   };
-  spec.on_exit = [&f](daemon::Server&) { f.pool.Clear(); };
-  return daemon::RunServer(argc, argv, spec);
+  return front::RunFront<front::SmtpSession>(argc, argv, "smtpfront", &f.cfg, &f.pool, load, reject);
 }

@@ -63,18 +63,11 @@ struct Front {
 
 int main(int argc, char** argv) {
   Front f;
-  daemon::ServerSpec spec;
-  spec.program = "tlsfront";
-  spec.flavour = daemon::Flavour::kEvent;
-  spec.writes_files = false;
-  spec.pre_jail = [&f](daemon::Server& s) {
+  auto load = [&f](daemon::Server& s) {
     config::Config& cfg = s.cfg();
-    std::string relay = cfg.Str("tlsfront_relay");
-    if (relay.empty()) log::Fatal("tlsfront_relay is not set (inet:host:port or unix:/path)");
-    auto backend = front::ParseBackend(relay);
-    if (!backend) log::Fatal("tlsfront_relay: %s", backend.error().c_str());
-    f.cfg.backend = backend->addr;
-    f.cfg.backend_len = backend->len;
+    front::BackendAddr backend = front::RequireBackend(cfg, "tlsfront_relay");
+    f.cfg.backend = backend.addr;
+    f.cfg.backend_len = backend.len;
     auto proxy = front::ParseProxyHeader(cfg.Str("tlsfront_proxy_protocol"));
     if (!proxy) log::Fatal("tlsfront_proxy_protocol: %s", proxy.error().c_str());
     f.cfg.proxy = *proxy;
@@ -93,16 +86,6 @@ int main(int argc, char** argv) {
     f.cfg.tls_timeout = static_cast<int>(std::min<long>(tls, ipc::kMaxTlsproxyTimeout));
     f.pool.SetLimits(cfg.Int("tlsfront_connection_limit"), cfg.Int("tlsfront_client_connection_limit"));
   };
-  spec.post_jail = [&f](daemon::Server& s) { f.pool.Init(s.base()); };
-  spec.on_accept = [&f](daemon::Server& s, UniqueFd fd, daemon::Lease lease) {
-    event_base* base = s.base();
-    f.pool.Accept(std::move(fd), std::move(lease),
-                  [&f, base](UniqueFd client, const sockaddr_storage& peer,
-                             front::SessionPool<front::TlsfrontSession>::DoneFn done) {
-                    return std::make_unique<front::TlsfrontSession>(base, f.cfg, std::move(client), peer,
-                                                                    std::move(done));
-                  });
-  };
-  spec.on_exit = [&f](daemon::Server&) { f.pool.Clear(); };
-  return daemon::RunServer(argc, argv, spec);
+  // No application protocol: a client over a cap is just closed.
+  return front::RunFront<front::TlsfrontSession>(argc, argv, "tlsfront", &f.cfg, &f.pool, load);
 }

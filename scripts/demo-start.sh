@@ -83,14 +83,16 @@ stop() {
   echo "pftls: stopped"
 }
 trap stop INT TERM EXIT
+# await_listen PID PORT WHAT - wait for a backend to listen; exit if it died.
+await_listen() {
+  for _ in $(seq 40); do (echo > "/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0; sleep 0.1; done
+  kill -0 "$1" 2>/dev/null && return 0
+  echo "pftls: the demo $3 could not listen on 127.0.0.1:$2 (port in use?)" >&2
+  exit 1
+}
 python3 "$top/t/tools/smtp_sink.py" --listen 127.0.0.1:10026 --spool "$demo/spool" >/dev/null &
 sink=$!
-for _ in $(seq 40); do (echo > /dev/tcp/127.0.0.1/10026) 2>/dev/null && break; sleep 0.1; done
-if ! kill -0 "$sink" 2>/dev/null; then
-  echo "pftls: the demo backend could not listen on 127.0.0.1:10026 (port in use?)" >&2
-  sink=""
-  exit 1
-fi
+await_listen "$sink" 10026 backend
 
 # The HTTP backend of tlsfront (127.0.0.1:10443 -> 127.0.0.1:10080).
 mkdir -p "$demo/www"
@@ -101,12 +103,7 @@ mkdir -p "$demo/www"
 HTML
 python3 -m http.server --bind 127.0.0.1 --directory "$demo/www" 10080 >/dev/null 2>&1 &
 web=$!
-for _ in $(seq 40); do (echo > /dev/tcp/127.0.0.1/10080) 2>/dev/null && break; sleep 0.1; done
-if ! kill -0 "$web" 2>/dev/null; then
-  echo "pftls: the demo HTTP backend could not listen on 127.0.0.1:10080 (port in use?)" >&2
-  web=""
-  exit 1
-fi
+await_listen "$web" 10080 "HTTP backend"
 
 echo "pftls: demo instance in $demo (config $demo/etc)"
 echo "pftls: services: ${services[*]:-none built yet}; backend sink on 127.0.0.1:10026 (mail in $demo/spool)"
