@@ -11,7 +11,7 @@
  * DESCRIPTION
  *	Spec §3.2 steps 1-5b, non-blocking on libevent: connect to the
  *	tlsproxy socket, verify "protocol=tlsproxy_protocol", send the
- *	request record (3.6-3.11 form, plus pftls_alpn when set), read the
+ *	request record (3.6-3.11 form, plus pftls_flags and pftls_alpn when set), read the
  *	status, and when it is 1 pass the client socket with SCM_RIGHTS (one
  *	NUL byte; no acknowledgement follows). Each wait has a deadline
  *	(10 s, TLSPROXY_INIT_TIMEOUT). The callback runs exactly once:

@@ -35,12 +35,10 @@
  *--*/
 #include <sys/socket.h>
 
-#include <map>
-#include <memory>
-#include <vector>
+#include <string>
 
 #include "front/backend_addr.h"
-#include "front/conn_limits.h"
+#include "front/session_pool.h"
 #include "front/smtp_session.h"
 #include "tls/policy.h"
 #include "util/daemon.h"
@@ -50,42 +48,20 @@ using namespace pftls;
 
 namespace {
 
-struct Live {
-  std::unique_ptr<front::SmtpSession> session;
-  daemon::Lease lease;
-};
-
 struct Front {
   front::FrontConfig cfg;
-  std::unique_ptr<front::ConnLimits> limits;
-  std::map<front::SmtpSession*, Live> sessions;
-  std::vector<Live> dead;
-  EventPtr reaper;
+  front::SessionPool<front::SmtpSession> pool;
 };
-
-void Reject(int fd, const std::string& host, const char* why, const std::string& addr) {
-  log::Warn("reject: %s: %s", addr.c_str(), why);
-  std::string msg = "421 4.7.0 " + host + " Error: too many connections\r\n";
-  ssize_t w = send(fd, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  (void)w;
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Front f;
-  daemon::ServerSpec spec;
-  spec.program = "smtpfront";
-  spec.flavour = daemon::Flavour::kEvent;
-  spec.writes_files = false;
-  spec.pre_jail = [&f](daemon::Server& s) {
+  auto load = [&f](daemon::Server& s) {
     config::Config& cfg = s.cfg();
-    std::string relay = cfg.Str("smtpfront_relay");
-    if (relay.empty()) log::Fatal("smtpfront_relay is not set (inet:host:port or unix:/path)");
-    auto backend = front::ParseBackend(relay);
-    if (!backend) log::Fatal("smtpfront_relay: %s", backend.error().c_str());
-    f.cfg.backend = backend->addr;
-    f.cfg.backend_len = backend->len;
+    front::BackendAddr backend = front::RequireBackend(cfg, "smtpfront_relay");
+    f.cfg.backend = backend.addr;
+    f.cfg.backend_len = backend.len;
     auto level = tls::ParseServerLevel(cfg.Str("smtpfront_tls_security_level"), cfg.Bool("smtpd_use_tls"),
                                        cfg.Bool("smtpd_enforce_tls"));
     if (!level) log::Fatal("smtpfront_tls_security_level: %s", level.error().c_str());
@@ -96,41 +72,12 @@ int main(int argc, char** argv) {
     f.cfg.serverid = s.service_name();
     f.cfg.idle_timeout = std::chrono::seconds(cfg.TimeSeconds("smtpfront_timeout"));
     f.cfg.tls_timeout = static_cast<int>(cfg.TimeSeconds("smtpfront_tls_timeout"));
-    f.limits = std::make_unique<front::ConnLimits>(cfg.Int("smtpfront_connection_limit"),
-                                                   cfg.Int("smtpfront_client_connection_limit"));
+    f.pool.SetLimits(cfg.Int("smtpfront_connection_limit"), cfg.Int("smtpfront_client_connection_limit"));
   };
-  spec.post_jail = [&f](daemon::Server& s) {
-    f.reaper.reset(event_new(s.base(), -1, 0, [](evutil_socket_t, short, void* arg) {
-      static_cast<Front*>(arg)->dead.clear();
-    }, &f));
+  auto reject = [&f](int client) {
+    std::string msg = "421 4.7.0 " + f.cfg.myhostname + " Error: too many connections\r\n";
+    ssize_t w = send(client, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)w;
   };
-  spec.on_accept = [&f](daemon::Server& s, UniqueFd fd, daemon::Lease lease) {
-    sockaddr_storage peer{};
-    socklen_t len = sizeof(peer);
-    getpeername(fd.get(), reinterpret_cast<sockaddr*>(&peer), &len);
-    std::string addr = front::AddrString(peer);
-    if (const char* why = f.limits->Admit(addr)) {
-      Reject(fd.get(), f.cfg.myhostname, why, addr);
-      return;  // fd and lease end here
-    }
-    Front* fp = &f;
-    auto session = std::make_unique<front::SmtpSession>(s.base(), f.cfg, std::move(fd), peer,
-                                                        [fp, addr](front::SmtpSession* done) {
-                                                          fp->limits->Release(addr);
-                                                          auto it = fp->sessions.find(done);
-                                                          if (it == fp->sessions.end()) return;
-                                                          fp->dead.push_back(std::move(it->second));
-                                                          fp->sessions.erase(it);
-                                                          event_active(fp->reaper.get(), EV_TIMEOUT, 0);
-                                                        });
-    front::SmtpSession* raw = session.get();
-    f.sessions.emplace(raw, Live{std::move(session), std::move(lease)});
-    raw->Start();
-  };
-  spec.on_exit = [&f](daemon::Server&) {
-    f.sessions.clear();
-    f.dead.clear();
-    f.reaper.reset();
-  };
-  return daemon::RunServer(argc, argv, spec);
+  return front::RunFront<front::SmtpSession>(argc, argv, "smtpfront", &f.cfg, &f.pool, load, reject);
 }

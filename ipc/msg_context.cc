@@ -56,6 +56,7 @@ Result<std::string> TlsContext::Encode() const {
                         [&](int32_t TlsContext::*m) { w.IntSigned(f.name, this->*m); }},
                f.member);
   }
+  if (alpn) w.Str("pftls_alpn", *alpn);
   return w.Finish();
 }
 
@@ -79,6 +80,11 @@ Result<TlsContext> TlsContext::Decode(const Record& rec) {
                f.member);
     if (!err.empty()) return MakeError("TLS context: " + err);
   }
+  if (r.NextIs("pftls_alpn")) {
+    Result<std::string> a = r.Str("pftls_alpn");
+    if (!a) return MakeError("TLS context: " + a.error());
+    out.alpn = std::move(*a);
+  }
   if (Status s = r.End(); !s) return MakeError("TLS context: " + s.error());
   return out;
 }
@@ -89,6 +95,7 @@ Status TlsContext::Validate() const {
     if (auto* m = std::get_if<std::string TlsContext::*>(&f.member); m && (this->**m).size() > kMaxContextStrLen)
       return MakeError(std::string("TLS context: ") + f.name + " too long");
   }
+  if (alpn && alpn->size() > kMaxAlpnProtocolLen) return MakeError("TLS context: pftls_alpn too long");
   return Status::Ok();
 }
 

@@ -21,6 +21,12 @@
  *	    clnt_signature_digest srvr_signature srvr_signature_curve
  *	    srvr_signature_bits(INT) srvr_signature_digest namaddr
  *
+ *	pftls extension: when (and only when) the request carried a pftls
+ *	attribute (TlsproxyRequest::HasPftls), tlsproxy appends
+ *	pftls_alpn(STR), the negotiated ALPN protocol ("" when none), after
+ *	the 22 attributes. Postfix never sends pftls attributes, so its
+ *	strict decoders never see it. Decode accepts it when present.
+ *
  *	level is a signed TLS level code (-2..8, spec §7.4); peer_status
  *	bits are kPeerStatus*. Decode is strict: the receiver insists on the
  *	exact count and order.
@@ -34,6 +40,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "ipc/attr0.h"
@@ -42,6 +49,7 @@ namespace pftls::ipc {
 
 inline constexpr size_t kTlsContextAttrCount = 22;
 inline constexpr size_t kMaxContextStrLen = 1024;
+inline constexpr size_t kMaxAlpnProtocolLen = 255;
 
 inline constexpr uint32_t kPeerStatusPresent = 1;
 inline constexpr uint32_t kPeerStatusAltname = 2;
@@ -72,6 +80,7 @@ struct TlsContext {
   uint32_t srvr_signature_bits = 0;
   std::string srvr_signature_digest;
   std::string namaddr;
+  std::optional<std::string> alpn;  // pftls extension "pftls_alpn"
 
   Result<std::string> Encode() const;
   static Result<TlsContext> Decode(const Record& rec);

@@ -12,6 +12,7 @@ Result<std::string> TlsproxyRequest::Encode() const {
       .Int("timeout", handshake_timeout)
       .Int("timeout", session_timeout)
       .Str("serverid", serverid);
+  if (pftls_flags) w.Int("pftls_flags", *pftls_flags);
   if (alpn) w.Str("pftls_alpn", *alpn);
   return w.Finish();
 }
@@ -30,6 +31,11 @@ Result<TlsproxyRequest> TlsproxyRequest::Decode(const Record& rec) {
   if (!t2) return fail(t2.error());
   Result<std::string> sid = r.Str("serverid");
   if (!sid) return fail(sid.error());
+  if (r.NextIs("pftls_flags")) {
+    Result<uint32_t> pf = r.Int("pftls_flags");
+    if (!pf) return fail(pf.error());
+    out.pftls_flags = *pf;
+  }
   if (r.NextIs("pftls_alpn")) {
     Result<std::string> a = r.Str("pftls_alpn");
     if (!a) return fail(a.error());
@@ -58,6 +64,7 @@ Status TlsproxyRequest::Validate() const {
     return MakeError("remote_endpoint empty or longer than " + std::to_string(kMaxEndpointLen));
   if (serverid.empty() || serverid.size() > kMaxServerIdLen)
     return MakeError("serverid empty or longer than " + std::to_string(kMaxServerIdLen));
+  if (pftls_flags && (*pftls_flags & ~kPftlsKnownFlags) != 0) return MakeError("unknown pftls_flags bits");
   if (alpn) {
     if (alpn->empty() || alpn->size() > kMaxAlpnLen) return MakeError("pftls_alpn empty or too long");
     size_t start = 0;

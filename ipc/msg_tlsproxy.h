@@ -13,20 +13,26 @@
  *	after the announcement "protocol=tlsproxy_protocol":
  *
  *	    client: remote_endpoint(STR) flags(INT) timeout(INT, handshake)
- *	            timeout(INT, session) serverid(STR) [pftls_alpn(STR)]
+ *	            timeout(INT, session) serverid(STR) [pftls_flags(INT)]
+ *	            [pftls_alpn(STR)]
  *	    server: status(INT: 1 TLS available, 0 not)
  *	    client: one fd by SCM_RIGHTS with a 1-byte NUL payload (fdpass.h)
  *	    server: the TLS context list when flags has kTlsproxySendContext
  *	            (msg_context.h)
  *
- *	pftls_alpn is a pftls extension after the Postfix attributes: a
- *	comma-separated ALPN protocol list from our front end. Postfix never
- *	sends it; Decode accepts the record with or without it, and Encode
- *	writes it only when set.
+ *	pftls_flags and pftls_alpn are pftls extensions after the Postfix
+ *	attributes, in this order, each optional: pftls_flags holds
+ *	kPftlsHalfClose (end each relay direction on its own, for tlsfront)
+ *	and pftls_alpn a comma-separated ALPN protocol list in server
+ *	preference order. Postfix never sends them; Decode accepts the
+ *	record with or without them, and Encode writes each only when set.
+ *	HasPftls() tells whether the request carried any: only then may
+ *	tlsproxy append its own extension to the context list
+ *	(msg_context.h).
  *
  *	Validate(): exactly one role bit, no unknown flag bits, timeouts
  *	1..kMaxTlsproxyTimeout, endpoint and serverid non-empty and bounded,
- *	ALPN names 1..255 bytes.
+ *	ALPN names 1..255 bytes, no unknown pftls_flags bits.
  * SECURITY
  *	The request comes from an unprivileged front end; every field is
  *	bounded before it is used (endpoint only for logging).
@@ -53,6 +59,10 @@ inline constexpr uint32_t kTlsproxyProbeOnly = 1u << 3;
 inline constexpr uint32_t kTlsproxyKnownFlags =
     kTlsproxyRoleServer | kTlsproxyRoleClient | kTlsproxySendContext | kTlsproxyProbeOnly;
 
+// pftls_flags bits.
+inline constexpr uint32_t kPftlsHalfClose = 1u << 0;
+inline constexpr uint32_t kPftlsKnownFlags = kPftlsHalfClose;
+
 inline constexpr uint32_t kMaxTlsproxyTimeout = 24 * 3600;
 inline constexpr size_t kMaxEndpointLen = 256;
 inline constexpr size_t kMaxServerIdLen = 1024;
@@ -64,7 +74,10 @@ struct TlsproxyRequest {
   uint32_t handshake_timeout = 0;
   uint32_t session_timeout = 0;
   std::string serverid;
-  std::optional<std::string> alpn;  // pftls extension "pftls_alpn"
+  std::optional<uint32_t> pftls_flags;  // pftls extension "pftls_flags"
+  std::optional<std::string> alpn;      // pftls extension "pftls_alpn"
+
+  bool HasPftls() const { return pftls_flags.has_value() || alpn.has_value(); }
 
   Result<std::string> Encode() const;
   static Result<TlsproxyRequest> Decode(const Record& rec);

@@ -12,9 +12,10 @@ check-smtpfront: $(BUILD)/bin/smtpfront $(BUILD)/bin/tlsproxy $(BUILD)/bin/tlsmg
 CHECK_STEPS += check-smtpfront
 
 # check-run: `make run`'s demo from a fresh directory: swaks --tls/--tlsc
-# deliver, Ctrl-C leaves no process (t/e2e/make_run.sh; root).
+# deliver, curl through tlsfront on 10443, Ctrl-C leaves no process
+# (t/e2e/make_run.sh; root).
 .PHONY: check-run
-check-run: $(BUILD)/bin/master $(BUILD)/bin/smtpfront $(BUILD)/bin/tlsproxy $(BUILD)/bin/tlsmgr $(BUILD)/bin/postfix-tls
+check-run: $(BUILD)/bin/master $(BUILD)/bin/smtpfront $(BUILD)/bin/tlsfront $(BUILD)/bin/tlsproxy $(BUILD)/bin/tlsmgr $(BUILD)/bin/postfix-tls
 	t/e2e/make_run.sh
 
 CHECK_STEPS += check-run

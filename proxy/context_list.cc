@@ -6,7 +6,7 @@
 
 namespace pftls::proxy {
 
-std::string EncodeContextList(const tls::SessionFacts& f, int level, const std::string& namaddr) {
+std::string EncodeContextList(const tls::SessionFacts& f, int level, const std::string& namaddr, bool with_alpn) {
   ipc::TlsContext c;
   c.peer_CN = f.peer_CN;
   c.issuer_CN = f.issuer_CN;
@@ -30,6 +30,7 @@ std::string EncodeContextList(const tls::SessionFacts& f, int level, const std::
   c.srvr_signature_bits = static_cast<uint32_t>(f.srvr_sig_bits);
   c.srvr_signature_digest = f.srvr_sig_digest;
   c.namaddr = namaddr.substr(0, ipc::kMaxContextStrLen);
+  if (with_alpn) c.alpn = f.alpn;
   auto bytes = c.Encode();
   if (!bytes) {
     log::Warn("cannot encode TLS context for %s: %s", namaddr.c_str(), bytes.error().c_str());

@@ -196,10 +196,16 @@ void HandoffServer::StartSession(Conn* conn, UniqueFd plaintext, UniqueFd cipher
   p.loglevel = env_.loglevel;
   p.fingerprint_md = env_.fingerprint_md;
   p.client_hello = env_.client_hello;
+  // pftls extensions (tlsfront): Postfix clients never send them.
+  p.half_close = req.pftls_flags && (*req.pftls_flags & ipc::kPftlsHalfClose) != 0;
+  if (req.alpn) p.alpn = TlsSession::AlpnWire(*req.alpn);
   if (req.flags & ipc::kTlsproxySendContext) {
     int level = static_cast<int>(env_.level);
     std::string namaddr = req.remote_endpoint;
-    p.context = [level, namaddr](const tls::SessionFacts& f) { return EncodeContextList(f, level, namaddr); };
+    bool with_alpn = req.HasPftls();
+    p.context = [level, namaddr, with_alpn](const tls::SessionFacts& f) {
+      return EncodeContextList(f, level, namaddr, with_alpn);
+    };
   }
   auto session = std::make_unique<TlsSession>(base_, env_.ctx, std::move(plaintext), std::move(ciphertext),
                                               std::move(p), [this](TlsSession* s) { Retire(s); });

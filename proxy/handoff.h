@@ -10,7 +10,7 @@
  * DESCRIPTION
  *	For each connection (spec §3.2, §4.3):
  *	S0 send "protocol=tlsproxy_protocol"; S1 read the request record
- *	(remote_endpoint, flags, timeout, timeout, serverid [, pftls_alpn])
+ *	(remote_endpoint, flags, timeout, timeout, serverid [, pftls_flags] [, pftls_alpn])
  *	strictly, log "CONNECT from <endpoint>", reply "status=1" when the
  *	server role was asked for and a server context exists, else
  *	"status=0" and wait for the peer to hang up (S1b); S2 receive the

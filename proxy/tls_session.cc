@@ -64,6 +64,40 @@ void TlsSession::InstallClientHelloHook(SSL_CTX* ctx) {
   SSL_CTX_set_client_hello_cb(ctx, ClientHelloCallback, nullptr);
 }
 
+int TlsSession::AlpnCallback(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                             unsigned int inlen, void*) {
+  TlsSession* s = FromSsl(ssl);
+  if (!s || s->params_.alpn.empty()) return SSL_TLSEXT_ERR_NOACK;
+  const auto* srv = reinterpret_cast<const unsigned char*>(s->params_.alpn.data());
+  unsigned char* chosen = nullptr;
+  unsigned char len = 0;
+  // Server preference: the first of ours that the client lists.
+  if (SSL_select_next_proto(&chosen, &len, srv, static_cast<unsigned>(s->params_.alpn.size()), in, inlen) !=
+      OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_NOACK;  // no overlap: go on without ALPN
+  *out = chosen;
+  *outlen = len;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+void TlsSession::InstallAlpnHook(SSL_CTX* ctx) { SSL_CTX_set_alpn_select_cb(ctx, AlpnCallback, nullptr); }
+
+std::string TlsSession::AlpnWire(const std::string& list) {
+  std::string out;
+  size_t start = 0;
+  while (start < list.size()) {
+    size_t comma = list.find(',', start);
+    size_t end = comma == std::string::npos ? list.size() : comma;
+    if (end > start && end - start <= 255) {
+      out.push_back(static_cast<char>(end - start));
+      out.append(list, start, end - start);
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 void TlsSession::Resume() {
   if (finished_ || !paused_) return;
   paused_ = false;
@@ -144,8 +178,21 @@ void TlsSession::DoHandshake() {
     read_want_ = Want::kRead;
     write_want_ = Want::kNone;
     cipher_rd_ready_ = cipher_wr_ready_ = true;
+    std::string alpn;
+    if (!params_.alpn.empty()) {
+      const unsigned char* sel = nullptr;
+      unsigned len = 0;
+      SSL_get0_alpn_selected(ssl_.get(), &sel, &len);
+      if (sel && len > 0) {
+        alpn.assign(reinterpret_cast<const char*>(sel), len);
+        log::Info("ALPN protocol %s for %s", alpn.c_str(), params_.endpoint.c_str());
+      } else {
+        log::Info("no ALPN protocol negotiated for %s", params_.endpoint.c_str());
+      }
+    }
     if (params_.loglevel >= 1 || params_.context) {
       tls::SessionFacts facts = tls::DescribeServerSession(ssl_.get(), params_.fingerprint_md);
+      facts.alpn = std::move(alpn);
       if (params_.loglevel >= 1) log::Info("%s", tls::SummaryLine(facts, "from", params_.endpoint).c_str());
       if (params_.context) {
         std::string ctx = params_.context(facts);
@@ -295,18 +342,23 @@ void TlsSession::PlainRead() {
 
 void TlsSession::Pump() {
   if (finished_) return;
-  bool any = false;
+  bool any = false, more = false;
   for (int i = 0; i < 8; ++i) {
     bool progress = SslWrite();
     progress |= SslRead();
     progress |= PlainWrite();
     any |= progress;
     if (!progress) break;
+    more = i == 7;
   }
   MaybeShutdown();
   if (finished_) return;
   Rearm();
   if (any) ArmTimer();
+  // The cap above lets other sessions run; the "ready" flags mean no event
+  // would wake us for what is left (bytes in the kernel or in OpenSSL), so
+  // come back on the next loop pass.
+  if (more) event_active(cipher_rd_ev_.get(), EV_READ, 0);
 }
 
 void TlsSession::SendCloseNotify() {

@@ -28,6 +28,12 @@
  *	plaintext output never stops ciphertext writes and vice versa). The
  *	session timeout (+10 s) is an inactivity limit re-armed on progress.
  *
+ *	ALPN (pftls tlsfront): with params.alpn the server picks the first
+ *	of its protocols that the client offers (server preference); with
+ *	no overlap the handshake goes on without ALPN, as nginx does (no
+ *	no_application_protocol alert), and the log says so. The chosen
+ *	protocol is logged and handed to params.context in facts.alpn.
+ *
  *	Endings (spec §4.4): plaintext EOF -> flush queued plaintext into
  *	TLS, send close_notify, close. TLS close_notify or EOF -> flush
  *	decrypted data to the plaintext side, close. With half_close (pftls
@@ -72,6 +78,9 @@ struct SessionParams {
   std::chrono::seconds handshake_timeout{300};
   std::chrono::seconds session_timeout{300};
   bool half_close = false;
+  // alpn - the server's ALPN protocols in preference order, in wire form
+  // (length-prefixed names); empty: ALPN is not negotiated.
+  std::string alpn;
   int loglevel = 0;
   const EVP_MD* fingerprint_md = nullptr;
   // context - when set, called after the handshake; its bytes are sent on
@@ -106,6 +115,11 @@ class TlsSession {
   // InstallClientHelloHook - route ctx's ClientHello callback to the
   // owning session's params.client_hello (call once per SSL_CTX).
   static void InstallClientHelloHook(SSL_CTX* ctx);
+  // InstallAlpnHook - route ctx's ALPN selection to the owning session's
+  // params.alpn (call once per SSL_CTX).
+  static void InstallAlpnHook(SSL_CTX* ctx);
+  // AlpnWire - "h2,http/1.1" in wire form (names already validated).
+  static std::string AlpnWire(const std::string& list);
   // Scratch space for the hook's per-handshake state (e.g. a fetched session).
   SslSessionPtr& pending_session() { return pending_session_; }
   int& hook_state() { return hook_state_; }
@@ -126,6 +140,8 @@ class TlsSession {
   static void OnPlainEvent(evutil_socket_t fd, short what, void* arg);
   static void OnTimer(evutil_socket_t fd, short what, void* arg);
   static int ClientHelloCallback(SSL* ssl, int* alert, void* arg);
+  static int AlpnCallback(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                          unsigned int inlen, void* arg);
 
   void DoHandshake();
   void Pump();

@@ -21,6 +21,16 @@
  *	asynchronously with a one-second deadline, so a stopped or dead
  *	tlsmgr costs session resumption, never a handshake; no per-session
  *	"seed" request is made.
+ *
+ *	pftls extensions (sent only by tlsfront(8), never by Postfix):
+ *	pftls_flags=1 after serverid makes each relay direction end on its
+ *	own (half-close: the client's close_notify/EOF shuts down the
+ *	plaintext write side, plaintext EOF sends close_notify);
+ *	pftls_alpn=h2,http/1.1 enables ALPN, chosen by server preference;
+ *	with no common protocol the handshake proceeds without ALPN (as
+ *	nginx does). When a request carries a pftls attribute, the context
+ *	list gains a trailing pftls_alpn attribute with the negotiated
+ *	protocol.
  * PROTOCOL EXAMPLE
  *	T: protocol=tlsproxy_protocol
  *	P: remote_endpoint=[192.0.2.1]:54321 flags=1 timeout=300 timeout=300 serverid=smtpd
@@ -34,7 +44,9 @@
  *	queue_directory with -c, mail_owner with -u, no new privileges).
  * DIAGNOSTICS
  *	CONNECT from [addr]:port, the Postfix TLS summary line at loglevel
- *	>= 1, "TLS handshake failed for service=... peer=...", DISCONNECT.
+ *	>= 1, "TLS handshake failed for service=... peer=...", "ALPN
+ *	protocol h2 for [addr]:port" or "no ALPN protocol negotiated for
+ *	...", DISCONNECT.
  * CONFIGURATION PARAMETERS
  *	tlsproxy_tls_* (cert_file, key_file, eccert_file, eckey_file,
  *	chain_files, CAfile, CApath, ask_ccert, req_ccert, ccert_verifydepth,
@@ -87,6 +99,7 @@ int main(int argc, char** argv) {
                 tls::LevelName(p.server.level));
       return;
     }
+    proxy::TlsSession::InstallAlpnHook(p.server.ctx.get());  // inert unless a request has pftls_alpn
     if (p.settings.session_cache_timeout > 0) {
       proxy::LinkOptions lo;
       lo.socket_path = "private/" + s.cfg().Str("tlsmgr_service_name");

@@ -6,7 +6,9 @@
 # small SMTP sink as the backend MTA on 127.0.0.1:10026, and run our master
 # in the foreground with the services of etc/master.cf whose programs are
 # built: smtpfront on 127.0.0.1:10025 (STARTTLS) and 127.0.0.1:10465
-# (implicit TLS), tlsproxy, tlsmgr. Ctrl-C stops everything.
+# (implicit TLS), tlsfront on 127.0.0.1:10443 (HTTPS, in front of a small
+# python http.server on 127.0.0.1:10080 serving $DEMO_DIR/www), tlsproxy,
+# tlsmgr. Ctrl-C stops everything.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 demo=${1:?usage: demo-start.sh DEMO_DIR}
@@ -70,29 +72,47 @@ while IFS= read -r line; do
 done < "$top/etc/master.cf"
 
 sink=""
+web=""
 master=""
 stop() {
   trap - INT TERM EXIT
-  [ -n "$master" ] && kill -TERM "$master" 2>/dev/null && wait "$master" 2>/dev/null
-  [ -n "$sink" ] && kill "$sink" 2>/dev/null && wait "$sink" 2>/dev/null
+  # "|| true": a killed child's wait status must not end stop() under set -e.
+  [ -n "$master" ] && kill -TERM "$master" 2>/dev/null && wait "$master" 2>/dev/null || true
+  [ -n "$web" ] && kill "$web" 2>/dev/null && wait "$web" 2>/dev/null || true
+  [ -n "$sink" ] && kill "$sink" 2>/dev/null && wait "$sink" 2>/dev/null || true
   echo "pftls: stopped"
 }
 trap stop INT TERM EXIT
+# await_listen PID PORT WHAT - wait for a backend to listen; exit if it died.
+await_listen() {
+  for _ in $(seq 40); do (echo > "/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0; sleep 0.1; done
+  kill -0 "$1" 2>/dev/null && return 0
+  echo "pftls: the demo $3 could not listen on 127.0.0.1:$2 (port in use?)" >&2
+  exit 1
+}
 python3 "$top/t/tools/smtp_sink.py" --listen 127.0.0.1:10026 --spool "$demo/spool" >/dev/null &
 sink=$!
-for _ in $(seq 40); do (echo > /dev/tcp/127.0.0.1/10026) 2>/dev/null && break; sleep 0.1; done
-if ! kill -0 "$sink" 2>/dev/null; then
-  echo "pftls: the demo backend could not listen on 127.0.0.1:10026 (port in use?)" >&2
-  sink=""
-  exit 1
-fi
+await_listen "$sink" 10026 backend
+
+# The HTTP backend of tlsfront (127.0.0.1:10443 -> 127.0.0.1:10080).
+mkdir -p "$demo/www"
+[ -f "$demo/www/index.html" ] || cat > "$demo/www/index.html" <<'HTML'
+<!doctype html>
+<title>pftls tlsfront demo</title>
+<p>Hello from the plaintext backend, through pftls tlsfront and tlsproxy.</p>
+HTML
+python3 -m http.server --bind 127.0.0.1 --directory "$demo/www" 10080 >/dev/null 2>&1 &
+web=$!
+await_listen "$web" 10080 "HTTP backend"
 
 echo "pftls: demo instance in $demo (config $demo/etc)"
 echo "pftls: services: ${services[*]:-none built yet}; backend sink on 127.0.0.1:10026 (mail in $demo/spool)"
+echo "pftls: HTTPS demo: https://127.0.0.1:10443/ (tlsfront, self-signed certificate)"
 echo "pftls: try:"
 echo "         swaks --server 127.0.0.1:10025 --tls --to you@example.com"
 echo "         swaks --server 127.0.0.1:10465 --tlsc --to you@example.com"
 echo "         openssl s_client -starttls smtp -connect 127.0.0.1:10025"
+echo "         curl -k https://127.0.0.1:10443/    (tlsfront -> http.server on 127.0.0.1:10080, $demo/www)"
 echo "pftls: master runs in the foreground; stop it with Ctrl-C"
 "$top/build/bin/master" -c "$demo/etc" -d &
 master=$!

@@ -12,7 +12,7 @@ pkgs=(
   build-essential g++ make pkg-config
   libssl-dev libevent-dev libsqlite3-dev libseccomp-dev libgtest-dev
   clang-14 libclang-rt-14-dev
-  openssl python3 swaks libnet-ssleay-perl libio-socket-ssl-perl gnutls-bin testssl.sh sqlite3
+  openssl python3 curl swaks libnet-ssleay-perl libio-socket-ssl-perl gnutls-bin testssl.sh sqlite3
   procps util-linux iproute2 strace
   postfix
 )

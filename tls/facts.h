@@ -55,6 +55,7 @@ struct SessionFacts {
   std::string srvr_sig, srvr_sig_curve, srvr_sig_digest;
   int srvr_sig_bits = 0;
   bool reused = false;
+  std::string alpn;  // negotiated ALPN protocol (filled by the session, "" none)
 };
 
 SessionFacts DescribeServerSession(SSL* ssl, const EVP_MD* fingerprint_md);

@@ -240,6 +240,11 @@ ParamSpec kTable[] = {
     {"tlsfront_relay", T::kString, ""},
     {"tlsfront_proxy_protocol", T::kString, "none"},
     {"tlsfront_tls_alpn", T::kString, ""},
+    {"tlsfront_timeout", T::kTime, "300s", 's', 1, 0},
+    {"tlsfront_session_time_limit", T::kTime, "0s", 's', 0, 0},
+    {"tlsfront_tls_timeout", T::kTime, "60s", 's', 1, 0},
+    {"tlsfront_client_connection_limit", T::kInt, "0", 's', 0, 0},
+    {"tlsfront_connection_limit", T::kInt, "1000", 's', 0, 0},
 };
 
 bool ByName(const ParamSpec& a, const ParamSpec& b) { return std::strcmp(a.name, b.name) < 0; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make_run.sh - what `make run` starts works from a fresh demo directory:
 # swaks --tls (127.0.0.1:10025) and swaks --tlsc (127.0.0.1:10465) deliver
-# to the sink, and SIGINT to the process group (Ctrl-C) leaves no process
+# to the sink, curl -k https://127.0.0.1:10443/ gets the demo page through
+# tlsfront, and SIGINT to the process group (Ctrl-C) leaves no process
 # behind. Needs root (the demo master runs as root); skips otherwise.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,6 +25,11 @@ tlsc_out=$(swaks --server 127.0.0.1:10465 --tlsc --to you@example.com --timeout 
 if grep -q '<~  250 2.0.0 Ok: queued' <<< "$tlsc_out"; then
   echo "ok   make run: swaks --tlsc on 127.0.0.1:10465 delivered"
 else echo "FAIL make run: swaks --tlsc on 127.0.0.1:10465"; fail=1; fi
+for _ in $(seq 40); do (echo > /dev/tcp/127.0.0.1/10443) 2>/dev/null && break; sleep 0.25; done
+page=$(curl -sk --max-time 20 https://127.0.0.1:10443/ 2>&1)
+if [ -n "$page" ] && [ "$page" = "$(cat "$demo/www/index.html" 2>/dev/null)" ]; then
+  echo "ok   make run: curl https://127.0.0.1:10443/ through tlsfront returned the demo page"
+else echo "FAIL make run: curl https://127.0.0.1:10443/ (got: ${page:0:200})"; fail=1; fi
 grep -q 'cert-.*\.pem' "$demo/etc/main.cf" && echo "ok   make run: certificate made and deployed by postfix-tls" || { echo "FAIL make run: no keytool certificate in main.cf"; fail=1; }
 kill -INT -- -"$pgid"
 for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done

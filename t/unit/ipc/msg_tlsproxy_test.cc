@@ -59,6 +59,29 @@ TEST(MsgTlsproxy, AlpnExtensionOptional) {
       Parse(kPostscreenRequest.substr(0, kPostscreenRequest.size() - 1) + B("other\0x\0\0"))));
 }
 
+TEST(MsgTlsproxy, PftlsFlagsThenAlpn) {
+  const std::string base = kPostscreenRequest.substr(0, kPostscreenRequest.size() - 1);
+  const std::string wire = base + B("pftls_flags\0" "1\0pftls_alpn\0h2\0\0");
+  Result<TlsproxyRequest> r = TlsproxyRequest::Decode(Parse(wire));
+  ASSERT_TRUE(r) << r.error();
+  ASSERT_TRUE(r->pftls_flags);
+  EXPECT_EQ(*r->pftls_flags, kPftlsHalfClose);
+  EXPECT_EQ(*r->alpn, "h2");
+  EXPECT_TRUE(r->HasPftls());
+  EXPECT_TRUE(r->Validate());
+  EXPECT_EQ(*r->Encode(), wire);
+  // flags alone
+  Result<TlsproxyRequest> f = TlsproxyRequest::Decode(Parse(base + B("pftls_flags\0" "1\0\0")));
+  ASSERT_TRUE(f) << f.error();
+  EXPECT_FALSE(f->alpn);
+  EXPECT_TRUE(f->HasPftls());
+  EXPECT_FALSE(TlsproxyRequest::Decode(Parse(kPostscreenRequest))->HasPftls());
+  // wrong order, unknown bits
+  EXPECT_FALSE(TlsproxyRequest::Decode(Parse(base + B("pftls_alpn\0h2\0pftls_flags\0" "1\0\0"))));
+  f->pftls_flags = 2;
+  EXPECT_FALSE(f->Validate());
+}
+
 TEST(MsgTlsproxy, MalformedAndInvalid) {
   // ≤3.3 form: one timeout and server_id
   Result<TlsproxyRequest> old = TlsproxyRequest::Decode(
@@ -129,6 +152,20 @@ TEST(MsgContext, ExactCountAndOrder) {
   EXPECT_EQ(TlsContext::Decode(Parse(*neg.Encode()))->level, -1);
   neg.level = 9;
   EXPECT_FALSE(neg.Validate());
+}
+
+TEST(MsgContext, PftlsAlpnExtension) {
+  const std::string wire = kContext37.substr(0, kContext37.size() - 1) + B("pftls_alpn\0h2\0\0");
+  Result<TlsContext> c = TlsContext::Decode(Parse(wire));
+  ASSERT_TRUE(c) << c.error();
+  ASSERT_TRUE(c->alpn);
+  EXPECT_EQ(*c->alpn, "h2");
+  EXPECT_TRUE(c->Validate());
+  EXPECT_EQ(*c->Encode(), wire);
+  EXPECT_FALSE(TlsContext::Decode(Parse(kContext37))->alpn);
+  c->alpn = std::string(kMaxAlpnProtocolLen + 1, 'x');
+  EXPECT_FALSE(c->Validate());
+  EXPECT_FALSE(TlsContext::Decode(Parse(kContext37.substr(0, kContext37.size() - 1) + B("other\0x\0\0"))));
 }
 
 }  // namespace

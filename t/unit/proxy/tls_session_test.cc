@@ -275,6 +275,64 @@ namespace pftls::proxy {
 namespace {
 
 // The ClientHello hook can pause the handshake (async lookup) and resume it.
+// ALPN: server preference among what the client offers; the result reaches
+// the context hook; no overlap means no ALPN, not a failed handshake.
+TEST_F(TlsSessionTest, AlpnServerPreferenceAndNoOverlap) {
+  EXPECT_EQ(TlsSession::AlpnWire("h2,http/1.1"), std::string("\x02h2\x08http/1.1"));
+  TlsSession::InstallAlpnHook(sctx_.get());
+  params_.alpn = TlsSession::AlpnWire("h2,http/1.1");
+  params_.context = [](const tls::SessionFacts& f) { return "ALPN:" + f.alpn + "\n"; };
+  StartSession();
+  std::string client_saw;
+  std::thread client([&] {
+    SslPtr ssl = Client();
+    static const unsigned char kOffer[] = "\x08http/1.1\x02h2";  // client prefers http/1.1
+    SSL_set_alpn_protos(ssl.get(), kOffer, sizeof(kOffer) - 1);
+    if (SSL_connect(ssl.get()) == 1) {
+      const unsigned char* sel = nullptr;
+      unsigned len = 0;
+      SSL_get0_alpn_selected(ssl.get(), &sel, &len);
+      client_saw.assign(reinterpret_cast<const char*>(sel), len);
+      SSL_shutdown(ssl.get());
+    }
+  });
+  Loop(std::chrono::seconds(10));
+  client.join();
+  EXPECT_EQ(client_saw, "h2");
+  char buf[256];
+  ssize_t n = read(plain_peer_.get(), buf, sizeof(buf));
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buf, static_cast<size_t>(n)), "ALPN:h2\n");
+}
+
+TEST_F(TlsSessionTest, AlpnNoOverlapProceedsWithout) {
+  TlsSession::InstallAlpnHook(sctx_.get());
+  params_.alpn = TlsSession::AlpnWire("h2");
+  params_.context = [](const tls::SessionFacts& f) { return "ALPN:" + f.alpn + "\n"; };
+  StartSession();
+  bool connected = false;
+  unsigned selected_len = 99;
+  std::thread client([&] {
+    SslPtr ssl = Client();
+    static const unsigned char kOffer[] = "\x04imap";
+    SSL_set_alpn_protos(ssl.get(), kOffer, sizeof(kOffer) - 1);
+    connected = SSL_connect(ssl.get()) == 1;
+    if (connected) {
+      const unsigned char* sel = nullptr;
+      SSL_get0_alpn_selected(ssl.get(), &sel, &selected_len);
+      SSL_shutdown(ssl.get());
+    }
+  });
+  Loop(std::chrono::seconds(10));
+  client.join();
+  EXPECT_TRUE(connected);
+  EXPECT_EQ(selected_len, 0u);
+  char buf[256];
+  ssize_t n = read(plain_peer_.get(), buf, sizeof(buf));
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buf, static_cast<size_t>(n)), "ALPN:\n");
+}
+
 TEST_F(TlsSessionTest, ClientHelloHookPausesAndResumes) {
   TlsSession::InstallClientHelloHook(sctx_.get());
   int calls = 0;

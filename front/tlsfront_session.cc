@@ -1,0 +1,203 @@
+// front/tlsfront_session.cc - see front/tlsfront_session.h.
+#include "front/tlsfront_session.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "front/backend_addr.h"
+#include "front/proxy_protocol.h"
+#include "ipc/msg_context.h"
+#include "ipc/msg_tlsproxy.h"
+#include "util/log.h"
+#include "util/timeval.h"
+
+namespace pftls::front {
+namespace {
+
+void NoDelay(int fd) {
+  int one = 1;
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // fails harmlessly on AF_UNIX
+}
+
+}  // namespace
+
+Result<ProxyHeader> ParseProxyHeader(const std::string& value) {
+  if (value.empty() || value == "none") return ProxyHeader::kNone;
+  if (value == "v1") return ProxyHeader::kV1;
+  if (value == "v2") return ProxyHeader::kV2;
+  return MakeError("\"" + value + "\" is not one of none, v1, v2");
+}
+
+TlsfrontSession::TlsfrontSession(event_base* base, const TlsfrontConfig& cfg, UniqueFd client,
+                                 const sockaddr_storage& peer, DoneFn done)
+    : base_(base), cfg_(cfg), done_(std::move(done)), peer_(peer), client_(std::move(client)) {
+  endpoint_ = "[" + AddrString(peer) + "]:" + std::to_string(AddrPort(peer));
+}
+
+TlsfrontSession::~TlsfrontSession() = default;
+
+void TlsfrontSession::Start() {
+  log::Info("connect from %s", endpoint_.c_str());
+  socklen_t len = sizeof(local_);
+  getsockname(client_.get(), reinterpret_cast<sockaddr*>(&local_), &len);
+  NoDelay(client_.get());
+  ipc::TlsproxyRequest req;
+  req.remote_endpoint = endpoint_;
+  req.flags = ipc::kTlsproxyRoleServer | ipc::kTlsproxySendContext;
+  req.handshake_timeout = static_cast<uint32_t>(cfg_.tls_timeout);
+  // tlsproxy's inactivity limit must not cut the relay before ours does.
+  long session = std::max<long>(cfg_.idle_timeout.count(), cfg_.tls_timeout);
+  req.session_timeout = static_cast<uint32_t>(std::min<long>(session, ipc::kMaxTlsproxyTimeout));
+  req.serverid = cfg_.serverid;
+  req.pftls_flags = ipc::kPftlsHalfClose;
+  if (!cfg_.alpn.empty()) req.alpn = cfg_.alpn;
+  handoff_ = std::make_unique<HandoffClient>(base_, cfg_.tlsproxy_path, std::move(req), client_.get(),
+                                             [this](HandoffResult r) { HandoffDone(std::move(r)); });
+  handoff_->Start();
+}
+
+void TlsfrontSession::HandoffDone(HandoffResult r) {
+  handoff_.reset();  // allowed: the client's callback is its last action
+  client_.reset();   // tlsproxy owns the client socket now (or nobody does)
+  if (!r.ready) {
+    log::Warn("%s: %s", endpoint_.c_str(), r.error.c_str());
+    return Finish("TLS not available");
+  }
+  proxy_ = std::move(r.proxy);
+  // tlsproxy writes the context in one go once the handshake is done (its
+  // own handshake deadline is absolute), so a persistent wait is bounded.
+  ev_.reset(event_new(base_, proxy_.get(), EV_READ | EV_PERSIST, OnProxyRead, this));
+  if (!ev_) return Finish("out of memory");
+  timeval tv{static_cast<time_t>(cfg_.tls_timeout + 10), 0};
+  event_add(ev_.get(), &tv);
+}
+
+void TlsfrontSession::OnProxyRead(evutil_socket_t, short what, void* arg) {
+  static_cast<TlsfrontSession*>(arg)->ReadContext(what);
+}
+
+void TlsfrontSession::ReadContext(short what) {
+  if (what & EV_TIMEOUT) return Finish("TLS handshake timeout");
+  uint8_t buf[4096];
+  ssize_t n = read(proxy_.get(), buf, sizeof(buf));
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) return Finish("TLS handshake failed");  // tlsproxy logged why
+  auto used = parser_.Feed(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
+  if (!used) {
+    log::Warn("bad TLS context from tlsproxy for %s: %s", endpoint_.c_str(), used.error().c_str());
+    return Finish("bad TLS context");
+  }
+  context_bytes_ += *used;
+  if (!parser_.done()) {
+    if (context_bytes_ > kMaxContextBytes) {
+      log::Warn("TLS context from tlsproxy too long for %s", endpoint_.c_str());
+      return Finish("bad TLS context");
+    }
+    return;
+  }
+  auto ctx = ipc::TlsContext::Decode(parser_.Take());
+  if (ctx) {
+    if (Status v = ctx->Validate(); !v) ctx = MakeError(v.error());
+  }
+  if (!ctx) {
+    log::Warn("bad TLS context from tlsproxy for %s: %s", endpoint_.c_str(), ctx.error().c_str());
+    return Finish("bad TLS context");
+  }
+  early_.assign(reinterpret_cast<const char*>(buf) + *used, static_cast<size_t>(n) - *used);
+  tls_version_ = std::move(ctx->cipher_protocol);
+  tls_cipher_ = std::move(ctx->cipher_name);
+  sig_alg_ = std::move(ctx->srvr_signature);
+  key_alg_ = std::move(ctx->key_exchange);
+  peer_status_ = ctx->peer_status;
+  if (ctx->alpn) alpn_ = std::move(*ctx->alpn);
+  ev_.reset();
+  ConnectBackend();
+}
+
+void TlsfrontSession::ConnectBackend() {
+  int family = cfg_.backend.ss_family;
+  backend_.reset(socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!backend_) {
+    log::Warn("%s: backend socket: %s", endpoint_.c_str(), strerror(errno));
+    return Finish("backend unavailable");
+  }
+  if (family != AF_UNIX) NoDelay(backend_.get());
+  if (connect(backend_.get(), reinterpret_cast<const sockaddr*>(&cfg_.backend), cfg_.backend_len) == 0)
+    return StartRelay();
+  if (errno != EINPROGRESS && errno != EAGAIN) {
+    log::Warn("%s: connect to backend: %s", endpoint_.c_str(), strerror(errno));
+    return Finish("backend unavailable");
+  }
+  ev_.reset(event_new(base_, backend_.get(), EV_WRITE, OnBackendConnect, this));
+  if (!ev_) return Finish("out of memory");
+  timeval tv = ToTimeval(kBackendConnectTimeout);
+  event_add(ev_.get(), &tv);
+}
+
+void TlsfrontSession::OnBackendConnect(evutil_socket_t, short what, void* arg) {
+  static_cast<TlsfrontSession*>(arg)->BackendConnected(what);
+}
+
+void TlsfrontSession::BackendConnected(short what) {
+  ev_.reset();
+  if (what & EV_TIMEOUT) {
+    log::Warn("%s: connect to backend: timeout", endpoint_.c_str());
+    return Finish("backend unavailable");
+  }
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (getsockopt(backend_.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+    log::Warn("%s: connect to backend: %s", endpoint_.c_str(), strerror(err ? err : errno));
+    return Finish("backend unavailable");
+  }
+  StartRelay();
+}
+
+void TlsfrontSession::StartRelay() {
+  std::string head;
+  if (cfg_.proxy != ProxyHeader::kNone) {
+    ProxyInfo p;
+    p.src = peer_;
+    p.dst = local_;
+    p.tls = true;
+    p.cert_presented = (peer_status_ & ipc::kPeerStatusPresent) != 0;
+    p.cert_verified = (peer_status_ & ipc::kPeerStatusTrusted) != 0;
+    p.tls_version = tls_version_;
+    p.tls_cipher = tls_cipher_;
+    p.sig_alg = sig_alg_;
+    p.key_alg = key_alg_;
+    p.alpn = alpn_;
+    head = cfg_.proxy == ProxyHeader::kV1 ? ProxyV1Header(p) : ProxyV2Header(p);
+  }
+  head += early_;
+  early_.clear();
+  RelayOptions opts;
+  opts.idle_timeout = cfg_.idle_timeout;
+  opts.total_timeout = cfg_.total_timeout;
+  relay_ = std::make_unique<Relay>(base_, std::move(proxy_), std::move(backend_), opts, [this](Relay* r) {
+    if (log::Verbose()) log::Info("%s: relay ended: %s", endpoint_.c_str(), r->Reason());
+    Finish(r->Reason());
+  });
+  if (!relay_->Start(head)) Finish("cannot start relay");
+}
+
+void TlsfrontSession::Finish(const char* why) {
+  if (finished_) return;
+  finished_ = true;
+  uint64_t in = relay_ ? relay_->bytes_a_to_b() : 0, out = relay_ ? relay_->bytes_b_to_a() : 0;
+  log::Info("disconnect from %s in=%llu out=%llu (%s)", endpoint_.c_str(), static_cast<unsigned long long>(in),
+            static_cast<unsigned long long>(out), why);
+  handoff_.reset();
+  ev_.reset();
+  client_.reset();
+  proxy_.reset();
+  backend_.reset();
+  // relay_ may be the caller: it is destroyed with the session, later.
+  if (done_) done_(this);
+}
+
+}  // namespace pftls::front
