@@ -129,7 +129,8 @@ bool TlsSession::Start() {
   plain_rd_ev_.reset(event_new(base_, plain_fd_.get(), EV_READ | EV_PERSIST, OnPlainEvent, this));
   plain_wr_ev_.reset(event_new(base_, plain_fd_.get(), EV_WRITE | EV_PERSIST, OnPlainEvent, this));
   timer_ev_.reset(evtimer_new(base_, OnTimer, this));
-  if (!cipher_rd_ev_ || !cipher_wr_ev_ || !plain_rd_ev_ || !plain_wr_ev_ || !timer_ev_) return false;
+  resume_ev_.reset(event_new(base_, -1, 0, OnResume, this));
+  if (!cipher_rd_ev_ || !cipher_wr_ev_ || !plain_rd_ev_ || !plain_wr_ev_ || !timer_ev_ || !resume_ev_) return false;
   handshake_deadline_ = std::chrono::steady_clock::now() + params_.handshake_timeout;
   ArmTimer();
   DoHandshake();
@@ -152,6 +153,8 @@ void TlsSession::OnPlainEvent(evutil_socket_t, short what, void* arg) {
   if (what & EV_READ) s->PlainRead();
   s->Pump();
 }
+
+void TlsSession::OnResume(evutil_socket_t, short, void* arg) { static_cast<TlsSession*>(arg)->Pump(); }
 
 void TlsSession::OnTimer(evutil_socket_t, short, void* arg) {
   auto* s = static_cast<TlsSession*>(arg);
@@ -358,7 +361,7 @@ void TlsSession::Pump() {
   // The cap above lets other sessions run; the "ready" flags mean no event
   // would wake us for what is left (bytes in the kernel or in OpenSSL), so
   // come back on the next loop pass.
-  if (more) event_active(cipher_rd_ev_.get(), EV_READ, 0);
+  if (more) event_active(resume_ev_.get(), EV_TIMEOUT, 0);
 }
 
 void TlsSession::SendCloseNotify() {
@@ -438,6 +441,7 @@ void TlsSession::Finish() {
   plain_rd_ev_.reset();
   plain_wr_ev_.reset();
   timer_ev_.reset();
+  resume_ev_.reset();
   // A session that ended without a TLS error stays resumable: without this
   // OpenSSL would remove it from the cache (and tlsmgr) on SSL_free.
   if (ssl_ && handshake_done_ && !tls_fatal_) SSL_set_shutdown(ssl_.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);

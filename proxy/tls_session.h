@@ -139,6 +139,7 @@ class TlsSession {
   static void OnCipherEvent(evutil_socket_t fd, short what, void* arg);
   static void OnPlainEvent(evutil_socket_t fd, short what, void* arg);
   static void OnTimer(evutil_socket_t fd, short what, void* arg);
+  static void OnResume(evutil_socket_t fd, short what, void* arg);
   static int ClientHelloCallback(SSL* ssl, int* alert, void* arg);
   static int AlpnCallback(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                           unsigned int inlen, void* arg);
@@ -164,6 +165,11 @@ class TlsSession {
   UniqueFd cipher_fd_;
   SslPtr ssl_;
   EventPtr cipher_rd_ev_, cipher_wr_ev_, plain_rd_ev_, plain_wr_ev_, timer_ev_;
+  // resume_ev_ - a user event (no descriptor) that runs Pump() on the next
+  // loop pass after the round cap. Never event_active() an I/O event for
+  // this: libevent's event_add() on an event that is active but not added
+  // returns 0 without registering the descriptor, and the session stalls.
+  EventPtr resume_ev_;
   bool cipher_rd_armed_ = false, cipher_wr_armed_ = false, plain_rd_armed_ = false, plain_wr_armed_ = false;
 
   RelayBuffer to_cipher_buf_{kRelayBufferSize};  // plaintext -> SSL_write

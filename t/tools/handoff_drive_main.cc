@@ -22,6 +22,7 @@
 #include "ipc/msg_context.h"
 #include "ipc/msg_tlsproxy.h"
 #include "ipc/unix_socket.h"
+#include "t/tools/tls_duplex.h"
 #include "util/handles.h"
 
 using namespace pftls;
@@ -98,24 +99,11 @@ int main(int argc, char** argv) {
     SslPtr ssl(SSL_new(ctx.get()));
     SSL_set_fd(ssl.get(), client_end.get());
     if (SSL_connect(ssl.get()) != 1) return;
-    std::thread reader([&] {
-      EvpMdCtxPtr h(EVP_MD_CTX_new());
-      EVP_DigestInit_ex(h.get(), EVP_sha256(), nullptr);
-      size_t total = 0, got = 0;
-      unsigned char buf[16384];
-      while (total < n && SSL_read_ex(ssl.get(), buf, sizeof(buf), &got) == 1) {
-        EVP_DigestUpdate(h.get(), buf, got);
-        total += got;
-      }
-      EVP_DigestFinal_ex(h.get(), got_down, nullptr);
-      client_ok = total == n;
-    });
-    size_t off = 0, w = 0;
-    while (off < n && SSL_write_ex(ssl.get(), up.data() + off, std::min<size_t>(16000, n - off), &w) == 1) {
-      if (off < n / 2 && off + w >= n / 2) SSL_key_update(ssl.get(), SSL_KEY_UPDATE_REQUESTED);
-      off += w;
-    }
-    reader.join();
+    // One thread per SSL object (OpenSSL's rule): a non-blocking duplex loop.
+    std::vector<unsigned char> got;
+    bool ok = pftls::testing::TlsDuplex(ssl.get(), client_end.get(), up, n, &got, true, std::chrono::seconds(60));
+    SHA256(got.data(), got.size(), got_down);
+    client_ok = ok && got.size() == n;
     SSL_shutdown(ssl.get());
   });
   // Plaintext side: the context list first, then data both ways.

@@ -1,5 +1,5 @@
-// Tests for proxy/tls_session: a real TLS client (blocking OpenSSL in a
-// thread) on one socketpair, a plaintext peer on another, and the session
+// Tests for proxy/tls_session: a real TLS client (OpenSSL in a thread of
+// its own) on one socketpair, a plaintext peer on another, and the session
 // in between on libevent. Checks byte-exact relay both ways (SHA-256),
 // KeyUpdate mid-stream, the context list ahead of data, no plaintext I/O
 // before the handshake, close_notify on plaintext EOF, the absolute
@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "t/tools/tls_duplex.h"
 #include "t/unit/tls/tls_testutil.h"
 
 namespace pftls::proxy {
@@ -101,20 +102,8 @@ TEST_F(TlsSessionTest, RelaysBothWaysByteExactWithKeyUpdate) {
   std::thread client([&] {
     SslPtr ssl = Client();
     if (SSL_connect(ssl.get()) != 1) return;
-    std::thread reader([&] {
-      unsigned char buf[16384];
-      size_t n = 0;
-      while (got_by_client.size() < kSize && SSL_read_ex(ssl.get(), buf, sizeof(buf), &n) == 1)
-        got_by_client.insert(got_by_client.end(), buf, buf + n);
-    });
-    size_t off = 0, n = 0;
-    while (off < kSize) {
-      size_t chunk = std::min<size_t>(7000, kSize - off);
-      if (SSL_write_ex(ssl.get(), up.data() + off, chunk, &n) != 1) break;
-      off += n;
-      if (off >= kSize / 2 && off - n < kSize / 2) SSL_key_update(ssl.get(), SSL_KEY_UPDATE_REQUESTED);
-    }
-    reader.join();
+    // One thread per SSL object (OpenSSL's rule): a non-blocking duplex loop.
+    pftls::testing::TlsDuplex(ssl.get(), client_fd_.get(), up, kSize, &got_by_client, true, std::chrono::seconds(25));
     SSL_shutdown(ssl.get());
     shutdown(client_fd_.get(), SHUT_WR);
   });
@@ -122,7 +111,7 @@ TEST_F(TlsSessionTest, RelaysBothWaysByteExactWithKeyUpdate) {
     std::thread writer([&] {
       size_t off = 0;
       while (off < kSize) {
-        ssize_t w = write(plain_peer_.get(), down.data() + off, std::min<size_t>(5000, kSize - off));
+        ssize_t w = send(plain_peer_.get(), down.data() + off, std::min<size_t>(5000, kSize - off), MSG_NOSIGNAL);
         if (w <= 0) break;
         off += static_cast<size_t>(w);
       }
@@ -134,7 +123,10 @@ TEST_F(TlsSessionTest, RelaysBothWaysByteExactWithKeyUpdate) {
   });
   Loop(std::chrono::seconds(30));
   client.join();
-  plain_peer_.reset();  // unblock the plain thread if the session is still up
+  // A finished session closed its plaintext end: the plain thread reads
+  // what is left and sees EOF. Only a session still up (the test failed)
+  // needs the peer closed to unblock it.
+  if (!done_) shutdown(plain_peer_.get(), SHUT_RDWR);
   plain.join();
   EXPECT_TRUE(done_);
   ASSERT_EQ(got_by_plain.size(), kSize);
