@@ -99,7 +99,7 @@ void ApplyFilesystem(Confinement& c) {
   if (syscall(__NR_landlock_restrict_self, ruleset.get(), 0) < 0)
     log::Fatal("landlock_restrict_self: %s", strerror(errno));
   c.data_fds.clear();  // rules hold their own references
-  log::Info("sandbox: Landlock ABI %d: %s", abi,
+  if (log::Verbose()) log::Info("sandbox: Landlock ABI %d: %s", abi,
             c.data_paths.empty() ? "no file-system access" : "file access only under the data paths");
 }
 

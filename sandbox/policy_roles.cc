@@ -44,6 +44,7 @@ constexpr SyscallRule kMgr[] = {
     Allow("stat", "SQLite"),
     Allow("lstat", "SQLite"),
     AllowIf("socket", 0, 0xffffffffu, AF_UNIX, "glibc syslog reconnect, egd: entropy source"),
+    AllowIf("socketpair", 0, 0xffffffffu, AF_UNIX, "the skeleton's -S mode on a pipe or file"),
 };
 
 // smtpfront / tlsfront: SMTP to the network, hand-off to tlsproxy,
@@ -54,6 +55,7 @@ constexpr SyscallRule kFront[] = {
     AllowIf("socket", 0, 0xffffffffu, AF_INET, "TCP back ends (relayhost)"),
     AllowIf("socket", 0, 0xffffffffu, AF_INET6, "TCP back ends (relayhost)"),
     Allow("bind", "none by default; kept for a source address of back-end connections"),
+    AllowIf("socketpair", 0, 0xffffffffu, AF_UNIX, "the skeleton's -S mode on a pipe or file"),
 };
 
 // Any other master child (test services): read-only files, ordinary sockets.
@@ -62,6 +64,7 @@ constexpr SyscallRule kGeneric[] = {
     AllowIf("socket", 0, 0xffffffffu, AF_UNIX, "UNIX-domain clients, syslog"),
     AllowIf("socket", 0, 0xffffffffu, AF_INET, "TCP clients"),
     AllowIf("socket", 0, 0xffffffffu, AF_INET6, "TCP clients"),
+    AllowIf("socketpair", 0, 0xffffffffu, AF_UNIX, "the skeleton's -S mode on a pipe or file"),
 };
 
 }  // namespace

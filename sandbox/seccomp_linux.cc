@@ -138,7 +138,7 @@ void ApplySyscalls(Confinement& c) {
   }
   if (c.debug) InstallTrapReporter(c.role);
   Check(seccomp_load(ctx.get()), "load", RoleName(c.role));
-  log::Info("sandbox: seccomp %s policy loaded (%s)", RoleName(c.role),
+  if (log::Verbose()) log::Info("sandbox: seccomp %s policy loaded (%s)", RoleName(c.role),
             c.debug ? "debug: trap and log" : "kill on violation");
 }
 
