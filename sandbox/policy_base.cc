@@ -91,7 +91,7 @@ constexpr SyscallRule kBase[] = {
     Allow("sysinfo", "glibc sysconf queries"),
     Allow("getrusage", "OpenSSL entropy additions"),
     Allow("sched_getaffinity", "glibc sysconf(_SC_NPROCESSORS_ONLN)"),
-    Allow("prlimit64", "glibc getrlimit (read-only use; the limits were set before)"),
+    AllowIf("prlimit64", 2, ~uint64_t(0), 0, "glibc getrlimit: reading only (new_limit NULL)"),
     // Threads/locks (OpenSSL may take futexes), and exit.
     Allow("futex", "OpenSSL and glibc locks"),
     Allow("sched_yield", "glibc spin locks"),
