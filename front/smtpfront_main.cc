@@ -18,7 +18,13 @@
  *	smtpfront talks to untrusted clients in plaintext and never touches
  *	TLS keys: it runs chrooted (-c) as mail_owner (-u) with no new
  *	privileges. Client XCLIENT commands are refused. Bytes pipelined
- *	after STARTTLS are discarded (CVE-2011-0411).
+ *	after STARTTLS are discarded (CVE-2011-0411). Inside the jail
+ *	(pftls-daemon(8), sandbox/policy_roles.cc) Landlock allows no file
+ *	access at all, and the seccomp allowlist (shared with tlsfront)
+ *	permits sockets of the families AF_UNIX, AF_INET and AF_INET6 only
+ *	(hand-off to tlsproxy, back-end connections) and kills on execve,
+ *	ptrace, PROT_EXEC mappings and open(O_CREAT); other opens fail
+ *	with EACCES.
  * DIAGNOSTICS
  *	CONNECT from / DISCONNECT, "too many connections", protocol
  *	warnings, the discarded-input warning.

@@ -1,5 +1,6 @@
 // ipc/client_async.cc - see ipc/client_async.h.
 #include "ipc/client_async.h"
+#include "ipc/unix_socket.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -71,34 +72,28 @@ void AsyncClient::StartNext() {
 }
 
 void AsyncClient::Connect() {
-  sockaddr_un sun{};
-  sun.sun_family = AF_UNIX;
-  if (opts_.path.empty() || opts_.path.size() >= sizeof(sun.sun_path)) {
-    auto alive = alive_;
-    Complete(MakeError("socket path too long: " + opts_.path));
-    if (*alive) StartNext();
+  // ConnectUnix: the socket may come from the pre-jail reserve (tlsproxy).
+  bool in_progress = false;
+  Result<UniqueFd> fd = ConnectUnix(opts_.path, &in_progress);
+  if (!fd) {
+    state_ = State::kConnecting;
+    TransportFailure(fd.error());
     return;
   }
-  std::memcpy(sun.sun_path, opts_.path.data(), opts_.path.size());
-  bev_.reset(bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE));
+  bev_.reset(bufferevent_socket_new(base_, fd->get(), BEV_OPT_CLOSE_ON_FREE));
   if (!bev_) {
     TransportFailure("cannot allocate a bufferevent");
     return;
   }
+  fd->release();  // owned by the bufferevent now
   bufferevent_setcb(bev_.get(), &AsyncClient::ReadCb, nullptr, &AsyncClient::EventCb, this);
   state_ = State::kConnecting;
   opened_ = Clock::now();
   ArmTimer();
-  if (bufferevent_socket_connect(bev_.get(), reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) != 0) {
-    TransportFailure(std::string("connect: ") + std::strerror(errno));
-    return;
-  }
-  // A UNIX-domain connect usually completes at once; the announcement
-  // (or, without one, readiness) is handled in OnRead/OnEvent.
+  // A UNIX-domain connect completes at once (or fails at once); the
+  // announcement (or, without one, readiness) is handled in OnRead/OnEvent.
   bufferevent_enable(bev_.get(), EV_READ);
   if (bev_ && state_ == State::kConnecting) {
-    evutil_socket_t fd = bufferevent_getfd(bev_.get());
-    if (fd >= 0) evutil_make_socket_closeonexec(fd);
     state_ = opts_.protocol.empty() ? State::kReady : State::kHello;
     if (state_ == State::kReady) SendFront();
   }

@@ -19,6 +19,32 @@ Result<sockaddr_un> Address(const std::string& path) {
   return sun;
 }
 
+struct Reserve {
+  bool on = false;
+  bool told = false;
+  std::vector<UniqueFd> fds;
+  std::function<void()> on_empty;
+};
+Reserve& R() {
+  static Reserve r;
+  return r;
+}
+
+Result<UniqueFd> NewStreamSocket() {
+  Reserve& r = R();
+  if (!r.on) return UniqueFd(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (r.fds.empty()) {
+    if (!r.told && r.on_empty) {
+      r.told = true;
+      r.on_empty();
+    }
+    return MakeError("socket reserve exhausted");
+  }
+  UniqueFd fd = std::move(r.fds.back());
+  r.fds.pop_back();
+  return fd;
+}
+
 Error Errno(const std::string& what, const std::string& path) {
   return MakeError(what + " " + path + ": " + std::strerror(errno));
 }
@@ -41,17 +67,38 @@ Result<UniqueFd> ConnectUnix(const std::string& path, bool* in_progress) {
   *in_progress = false;
   Result<sockaddr_un> sun = Address(path);
   if (!sun) return std::move(sun).take_error();
-  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  Result<UniqueFd> made = NewStreamSocket();
+  if (!made) return MakeError(made.error() + " for " + path);
+  UniqueFd fd = std::move(*made);
   if (!fd) return Errno("socket for", path);
   int rc;
   do {
     rc = connect(fd.get(), reinterpret_cast<const sockaddr*>(&*sun), sizeof(*sun));
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) {
-    if (errno != EINPROGRESS) return Errno("connect to", path);
+    if (errno != EINPROGRESS) {
+      Error e = Errno("connect to", path);
+      if (R().on && (errno == ENOENT || errno == ECONNREFUSED || errno == EAGAIN)) R().fds.push_back(std::move(fd));
+      return e;
+    }
     *in_progress = true;
   }
   return fd;
 }
+
+Status ReserveUnixSockets(size_t n, std::function<void()> on_empty) {
+  Reserve& r = R();
+  for (size_t i = 0; i < n; i++) {
+    UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) return MakeError(std::string("socket for the reserve: ") + std::strerror(errno));
+    r.fds.push_back(std::move(fd));
+  }
+  r.on = true;
+  r.told = false;
+  r.on_empty = std::move(on_empty);
+  return {};
+}
+
+size_t ReservedUnixSockets() { return R().fds.size(); }
 
 }  // namespace pftls::ipc

@@ -348,4 +348,26 @@ Result<std::unique_ptr<TlsmgrServiceImpl>> BuildTlsmgrService(const config::Conf
                                              *stats_interval);
 }
 
+std::vector<std::string> SandboxPaths(const config::Config& cfg) {
+  std::vector<std::string> out;
+  auto dir_of = [&](const std::string& file) {
+    size_t slash = file.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : file.substr(0, slash);
+    if (std::find(out.begin(), out.end(), dir) == out.end()) out.push_back(dir);
+  };
+  for (std::string_view t : kCacheTypes) {
+    std::string type(t);
+    Result<std::string> db = cfg.TryStr(type + "_tls_session_cache_database");
+    Result<long> timeout = cfg.TryTime(type + "_tls_session_cache_timeout");
+    if (!db || db->empty() || !timeout || *timeout <= 0) continue;
+    if (Result<std::string> file = MapCacheDatabase(*db)) dir_of(*file);
+  }
+  Result<std::string> exch = cfg.TryStr("tls_random_exchange_name");
+  if (exch && !exch->empty()) dir_of(*exch);
+  Result<std::string> src = cfg.TryStr("tls_random_source");
+  if (src && src->rfind("dev:", 0) == 0) out.push_back(src->substr(4));
+  else if (src && !src->empty() && (*src)[0] == '/') out.push_back(*src);
+  return out;
+}
+
 }  // namespace pftls::mgr

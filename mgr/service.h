@@ -169,6 +169,11 @@ class TlsmgrServiceImpl : public ipc::TlsmgrService {
   EventPtr stats_ev_;
 };
 
+// SandboxPaths - what Landlock leaves writable (and the entropy file
+// readable) after the jail: the directories of the enabled cache files
+// and of tls_random_exchange_name, and a dev:/ or plain tls_random_source.
+std::vector<std::string> SandboxPaths(const config::Config& cfg);
+
 // BuildTlsmgrService - everything from main.cf, before the jail.
 Result<std::unique_ptr<TlsmgrServiceImpl>> BuildTlsmgrService(const config::Config& cfg,
                                                               TlsmgrServiceImpl::NowFn now = {});

@@ -22,6 +22,12 @@
  *	tlsmgr never interprets cached session data. Cache files and the
  *	exchange file are opened as mail_owner before the jail (chroot to
  *	queue_directory with -c, mail_owner with -u, no new privileges).
+ *	Then (pftls-daemon(8), sandbox/policy_roles.cc): Landlock allows
+ *	file access only beneath the directories of the enabled cache files
+ *	and of tls_random_exchange_name (read/write/create/remove) and
+ *	reading tls_random_source; anything else fails with EACCES. The
+ *	seccomp allowlist permits AF_UNIX sockets only (syslog, egd:) and
+ *	kills on execve, ptrace, PROT_EXEC mappings and other families.
  * DIAGNOSTICS
  *	Warnings for bad requests and damaged files; a periodic
  *	"statistics:" line.
@@ -83,6 +89,7 @@ int main(int argc, char** argv) {
       svc = std::move(*built);
     });
   };
+  spec.data_paths = [](daemon::Server& s) { return mgr::SandboxPaths(s.cfg()); };
   spec.post_jail = [&](daemon::Server& s) {
     if (chrooted) svc->EnteredJail(s.cfg().Str("queue_directory"));
     svc->Start();

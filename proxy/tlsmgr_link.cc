@@ -58,6 +58,9 @@ TlsmgrLink::TlsmgrLink(event_base* base, LinkOptions options)
   ao.protocol = std::string(ipc::kTlsmgrProtocol);
   ao.timeout = opts_.deadline;
   ao.attempts = 2;  // one reconnect, inside the same deadline
+  // Each reconnect after the jail uses one reserved socket (tlsproxy(8)):
+  // keep an idle connection instead of closing it after ipc_idle.
+  ao.idle_timeout = std::chrono::hours(1);
   client_ = std::make_unique<ipc::AsyncClient>(base_, ao);
   refresh_.reset(evtimer_new(base_, [](evutil_socket_t, short, void* arg) {
     static_cast<TlsmgrLink*>(arg)->FetchCurrentKey();

@@ -42,6 +42,18 @@
  *	Moderately security-sensitive: talks TLS to untrusted clients.
  *	Certificates and keys are loaded before the jail (chroot to
  *	queue_directory with -c, mail_owner with -u, no new privileges).
+ *	Then (pftls-daemon(8), sandbox/policy_roles.cc): Landlock with no
+ *	file-system access and no TCP bind/connect; a seccomp allowlist
+ *	that kills on execve, ptrace, PROT_EXEC mappings, open(O_CREAT)
+ *	and socket(2) of any family other than AF_UNIX, and fails
+ *	socket(AF_UNIX) and plain opens with EACCES. tlsproxy creates no
+ *	socket after the jail: before it, it makes a reserve of 32
+ *	unconnected AF_UNIX sockets, and each (re)connect to tlsmgr (first
+ *	use, tlsmgr restart, ttl) takes one; a connect refused at once
+ *	returns it. When the reserve is empty the process logs "no reserved
+ *	socket left for the tlsmgr connection", stops accepting, finishes
+ *	its sessions and exits, and master(8) starts a fresh process.
+ *	While it drains, session caching is simply unavailable.
  * DIAGNOSTICS
  *	CONNECT from [addr]:port, the Postfix TLS summary line at loglevel
  *	>= 1, "TLS handshake failed for service=... peer=...", "ALPN
@@ -62,6 +74,7 @@
  *--*/
 #include <memory>
 
+#include "ipc/unix_socket.h"
 #include "proxy/handoff.h"
 #include "proxy/tlsmgr_link.h"
 #include "tls/server_ctx.h"
@@ -71,6 +84,9 @@
 using namespace pftls;
 
 namespace {
+
+// Unconnected AF_UNIX sockets kept for (re)connects to tlsmgr after the jail.
+constexpr size_t kTlsmgrSocketReserve = 32;
 
 struct Proxy {
   tls::ServerSettings settings;
@@ -108,6 +124,14 @@ int main(int argc, char** argv) {
       p.link = std::make_unique<proxy::TlsmgrLink>(s.base(), lo);
       p.link->Start();
       p.link->Install(p.server.ctx.get(), p.server.ticket_cipher);
+      // The sandbox forbids socket(2) after the jail: later (re)connects
+      // to tlsmgr use sockets made now; none left -> retire (man page).
+      daemon::Server* srv = &s;
+      Status st = ipc::ReserveUnixSockets(kTlsmgrSocketReserve, [srv] {
+        log::Warn("no reserved socket left for the tlsmgr connection: retiring after the current sessions");
+        srv->Drain("tlsmgr socket reserve exhausted");
+      });
+      if (!st) log::Fatal("%s", st.error().c_str());
     }
   };
   spec.post_jail = [&p](daemon::Server& s) {

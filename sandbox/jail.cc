@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "sandbox/sandbox.h"
 #include "util/log.h"
 
 namespace pftls::sandbox {
@@ -83,6 +84,12 @@ void EnterJail(const JailSpec& spec, const JailHooks& hooks) {
   }
   // 2. Open what the role needs from the full file system.
   if (hooks.pre_jail) hooks.pre_jail();
+  Confinement conf;
+  conf.role = RoleForProgram(spec.role);
+  conf.debug = spec.sandbox_debug;
+  conf.forks = spec.forks;
+  conf.data_paths = spec.data_paths;
+  if (spec.confine) Prepare(conf);
 
   const bool root = geteuid() == 0;
   if (!root && (!spec.chroot_dir.empty() || !spec.user.empty()))
@@ -95,10 +102,12 @@ void EnterJail(const JailSpec& spec, const JailHooks& hooks) {
   StepNoNewPrivs();
   // 6. Resource limits (NPROC only after the uid change).
   StepRlimits(spec);
-  // 7. Syscall confinement (seccomp allowlist + Landlock, issue 8) is applied
-  //    at this point of the sequence, by a call added here.
+  // 7. Syscall and file-system confinement (Landlock, then seccomp).
+  if (spec.confine) Apply(conf);
   // 8. The role's last set-up inside the jail.
   if (hooks.post_jail) hooks.post_jail();
+  // 9. Self-test: the named forbidden call must end the process.
+  if (!spec.selftest.empty()) RunSelftest(spec.selftest);
 }
 
 }  // namespace pftls::sandbox

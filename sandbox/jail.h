@@ -24,10 +24,13 @@
  *	5. prctl(PR_SET_NO_NEW_PRIVS);
  *	6. rlimits: RLIMIT_CORE (core_limit), then RLIMIT_NPROC 0 unless the
  *	   role forks (only after setuid: it would not bind root anyway);
- *	7. the syscall confinement of the role (seccomp allowlist and
- *	   Landlock ruleset, issue 8) - it belongs exactly here: after every
- *	   step that needs chroot/setuid/prctl/setrlimit, before post_jail;
- *	8. hooks.post_jail(): the role's last set-up inside the jail.
+ *	7. the syscall confinement of the role (sandbox/sandbox.h: Landlock
+ *	   ruleset, then the role's seccomp allowlist, chosen by
+ *	   RoleForProgram(role)) - after every step that needs
+ *	   chroot/setuid/prctl/setrlimit, before post_jail; the data paths
+ *	   are opened (O_PATH) between steps 2 and 3;
+ *	8. hooks.post_jail(): the role's last set-up inside the jail;
+ *	9. with selftest set: attempt that forbidden call (RunSelftest).
  *
  *	Started as non-root, steps 3 and 4 are skipped with one warning
  *	(when they were asked for); every other step still runs.
@@ -52,6 +55,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "util/result.h"
 
@@ -69,6 +73,10 @@ struct JailSpec {
   bool forks = false;      // false: RLIMIT_NPROC = 0 after the drop
   bool no_files = false;   // true: RLIMIT_FSIZE = 0 (the role writes no files)
   rlim_t core_limit = 0;   // RLIMIT_CORE soft and hard limit
+  bool confine = true;     // step 7: seccomp + Landlock (sandbox/sandbox.h)
+  bool sandbox_debug = false;           // pftls_sandbox_debug: trap, log
+  std::string selftest;                 // pftls_sandbox_selftest: after post_jail
+  std::vector<std::string> data_paths;  // Landlock read/write paths (tlsmgr)
 };
 
 struct JailHooks {

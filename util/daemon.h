@@ -22,7 +22,8 @@
  *	opened (LOG_NDELAY, before any chroot); mode check; chdir to
  *	queue_directory; -D debugger_command; the jail (sandbox/jail.h:
  *	spec.pre_jail, chroot with -c, mail_owner with -u, no_new_privs,
- *	rlimits, spec.post_jail); then the libevent loop until exit.
+ *	rlimits, Landlock + seccomp for the role named by spec.program,
+ *	spec.post_jail); then the libevent loop until exit.
  *
  *	Generic options (Postfix daemons, spec §9.1): -c chroot to
  *	queue_directory; -d foreground (accepted; stderr logging is -V); -D run
@@ -82,7 +83,10 @@
  * CONFIGURATION PARAMETERS
  *	queue_directory, mail_owner, syslog_name, syslog_facility, max_idle,
  *	max_use, daemon_timeout (or spec.watchdog_param), debugger_command,
- *	pftls_core_dumps (yes: keep RLIMIT_CORE unlimited; default no = 0).
+ *	pftls_core_dumps (yes: keep RLIMIT_CORE unlimited; default no = 0),
+ *	pftls_sandbox_debug (yes: seccomp traps and logs instead of killing),
+ *	pftls_sandbox_selftest (a forbidden call to attempt after the jail;
+ *	see sandbox/sandbox.h).
  *--*/
 #pragma once
 
@@ -165,6 +169,9 @@ struct ServerSpec {
   std::string watchdog_param = "daemon_timeout";
 
   std::function<void(Server&)> pre_jail;   // open files, load keys
+  // Files and directories the role may still read/write inside the jail
+  // (Landlock rules, sandbox/sandbox.h); unset: no file access at all.
+  std::function<std::vector<std::string>(Server&)> data_paths;
   std::function<void(Server&)> post_jail;  // last set-up inside the jail
   // kEvent: a new connection (non-blocking, close-on-exec).
   std::function<void(Server&, UniqueFd, Lease)> on_accept;

@@ -276,6 +276,11 @@ int RunServer(int argc, char** argv, const ServerSpec& spec) {
   jail.no_files = !spec.writes_files;
   Result<bool> cores = config::ParseBoolValue(c.Raw("pftls_core_dumps").value_or("no"));
   jail.core_limit = (cores && *cores) ? RLIM_INFINITY : 0;
+  Result<bool> sbdebug = config::ParseBoolValue(c.Raw("pftls_sandbox_debug").value_or("no"));
+  if (!sbdebug) log::Fatal("pftls_sandbox_debug: %s", sbdebug.error().c_str());
+  jail.sandbox_debug = *sbdebug;
+  jail.selftest = c.Raw("pftls_sandbox_selftest").value_or("");
+  if (spec.data_paths) jail.data_paths = spec.data_paths(server);
   sandbox::EnterJail(jail, {.pre_jail = [&] { if (spec.pre_jail) spec.pre_jail(server); },
                             .post_jail = [&] { if (spec.post_jail) spec.post_jail(server); }});
 
