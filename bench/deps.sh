@@ -20,23 +20,9 @@ if command -v nginx >/dev/null 2>&1; then
   tmp=(); for p in "${missing[@]}"; do [ "$p" = nginx-light ] || tmp+=("$p"); done
   missing=("${tmp[@]}")
 fi
+# The install itself (root check, debconf, policy-rc.d) is scripts/deps.sh's.
 if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "bench/deps.sh: missing: ${missing[*]} (run as root)" >&2
-    exit 1
-  fi
-  echo "bench/deps.sh: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-  created_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-    chmod 0755 /usr/sbin/policy-rc.d
-    created_policy=1
-  fi
-  trap '[ $created_policy -eq 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
-  apt-get install -y -q --no-install-recommends "${missing[@]}" ||
-    { apt-get update -qq && apt-get install -y -q --no-install-recommends "${missing[@]}"; }
+  bash "$(dirname "$0")/../scripts/deps.sh" "${missing[@]}"
 fi
 # Never run the packaged system services.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then

@@ -6,6 +6,9 @@
 # smtpd, posttls-finger, postfix-tls-script). It is installed with the
 # debconf answer "No configuration" and a policy-rc.d that forbids starting
 # services, so it never runs as a system MTA.
+#
+# With arguments, installs those packages instead of the list below (the
+# same way: bench/deps.sh installs the benchmark peers through it).
 set -euo pipefail
 
 pkgs=(
@@ -16,6 +19,7 @@ pkgs=(
   procps util-linux iproute2 strace
   postfix
 )
+[ $# -gt 0 ] && pkgs=("$@")
 
 missing=()
 for p in "${pkgs[@]}"; do
