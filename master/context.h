@@ -20,6 +20,7 @@ struct MasterContext {
   long throttle_time = 60;            // service_throttle_time
   int ceiling = 256;                  // hard cap for maxproc 0 services
   bool keep_stderr = false;           // -d: children share our stderr
+  UniqueFd child_stderr;              // -d with stderr a file: a pipe to us (see master_main.cc)
   bool stopping = false;
   UniqueFd flow_read, flow_write;     // fds 3 and 4 of every child
   UniqueFd devnull;                   // stdin/stdout of every child

@@ -30,7 +30,8 @@
  *	SIGTERM to every process, SIGKILL after 5 seconds, then exit.
  *
  *	Options: -c config_dir; -d stay in the foreground and log to stderr
- *	too (services get -V and share stderr); -t exit 0 when no master
+ *	too (services get -V and share stderr, through a pipe to master when
+ *	stderr is a regular file: roles with RLIMIT_FSIZE 0 cannot write it); -t exit 0 when no master
  *	runs for this configuration, 1 when one does; -v more verbose
  *	logging (also passed to services).
  * SECURITY
@@ -128,6 +129,42 @@ void Daemonize() {
   log::SetStderr(false);
 }
 
+// CopyStderr - what children wrote to the stderr pipe, onto our stderr.
+void CopyStderr(evutil_socket_t fd, short, void*) {
+  char buf[65536];
+  ssize_t n = read(fd, buf, sizeof(buf));
+  for (ssize_t off = 0; n > 0 && off < n;) {
+    ssize_t w = write(2, buf + off, static_cast<size_t>(n - off));
+    if (w <= 0) break;
+    off += w;
+  }
+}
+
+// PipeChildStderr - with -d, children share our stderr. When that is a
+// regular file, the roles that write no files (RLIMIT_FSIZE 0) would get
+// EFBIG for every log line, so they get a pipe to us instead and we copy
+// their lines. The write end is non-blocking: a child never waits on
+// logging (a line is lost when the pipe is full). Lines up to PIPE_BUF
+// bytes are written whole, so lines of different processes never mix.
+struct StderrPipe {
+  UniqueFd rd;  // declared first: the event goes before its descriptor
+  EventPtr ev;
+};
+
+StderrPipe PipeChildStderr(MasterContext& ctx) {
+  struct stat st;
+  if (!ctx.keep_stderr || fstat(2, &st) != 0 || !S_ISREG(st.st_mode)) return {};
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) log::Fatal("stderr pipe: %s", strerror(errno));
+  StderrPipe sp;
+  sp.rd.reset(p[0]);
+  ctx.child_stderr.reset(p[1]);
+  if (fcntl(p[1], F_SETFL, O_NONBLOCK) != 0) log::Fatal("stderr pipe: %s", strerror(errno));
+  sp.ev.reset(event_new(ctx.base, sp.rd.get(), EV_READ | EV_PERSIST, CopyStderr, nullptr));
+  if (!sp.ev || event_add(sp.ev.get(), nullptr) != 0) log::Fatal("cannot watch the stderr pipe");
+  return sp;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -192,6 +229,7 @@ int main(int argc, char** argv) {
   EventBasePtr base(event_base_new());
   if (!base) log::Fatal("event_base_new failed");
   ctx.base = base.get();
+  StderrPipe stderr_copy = PipeChildStderr(ctx);
   {
     Supervisor sup(ctx, ArgvOptions{opts.verbose, opts.foreground});
     if (Status st = sup.Apply(*cfg, entries); !st) log::Fatal("%s", st.error().c_str());

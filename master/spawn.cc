@@ -42,7 +42,8 @@ Result<pid_t> Spawn(const MasterContext& ctx, const std::string& path, const std
   for (const std::string& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
   cenv.push_back(nullptr);
   // Sources in target order: 0 1 2 3 4 5 6...
-  std::vector<int> sources = {ctx.devnull.get(), ctx.devnull.get(), ctx.keep_stderr ? 2 : ctx.devnull.get(),
+  int child_err = !ctx.keep_stderr ? ctx.devnull.get() : ctx.child_stderr ? ctx.child_stderr.get() : 2;
+  std::vector<int> sources = {ctx.devnull.get(), ctx.devnull.get(), child_err,
                               ctx.flow_read.get(), ctx.flow_write.get(), status_write};
   sources.insert(sources.end(), listeners.begin(), listeners.end());
   std::vector<int> staged(sources.size(), -1);

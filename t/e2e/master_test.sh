@@ -67,11 +67,17 @@ cat > "$T/etc/master.cf" <<CF
 127.0.0.1:$P3 inet n - n - 0 echosvc -o echosvc_delay=400 -o max_idle=2s multi
 127.0.0.1:$P4 inet n - n - 1 echosvc -o daemon_timeout=3s -o echosvc_delay=8000
 echow unix - - y 2? 1 echosvc multi
+echonf unix - - n 1 1 echosvc nofiles
 CF
 
 "$MASTER" -c "$T/etc" -d > "$T/master.log" 2>&1 &
 MPID=$!
 wait_for 5 test -S "$T/q/private/echow" || { cat "$T/master.log"; echo "FAIL: master did not start"; exit 1; }
+# A service with RLIMIT_FSIZE 0 logs through master's stderr pipe into the
+# file master.log (a direct write would fail with EFBIG).
+if wait_for 5 grep -q "started service=echonf" "$T/master.log"
+then pass "a no-files service's log line reached master's stderr file"
+else fail "log line of the no-files service lost"; fi
 
 # --- the instance lock refuses a second master ---
 if "$MASTER" -c "$T/etc" -d > "$T/second.log" 2>&1; then fail "second master started"

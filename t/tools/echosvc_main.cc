@@ -135,6 +135,9 @@ int main(int argc, char** argv) {
   daemon::ServerSpec spec;
   spec.program = "echosvc";
   spec.flavour = (argc > 1 && strcmp(argv[argc - 1], "multi") == 0) ? daemon::Flavour::kMulti : daemon::Flavour::kEvent;
+  // "nofiles": like the roles that write no files (RLIMIT_FSIZE 0), to test
+  // that their log lines still reach master's stderr when that is a file.
+  spec.writes_files = !(argc > 1 && strcmp(argv[argc - 1], "nofiles") == 0);
   spec.pre_jail = [](daemon::Server& srv) {
     config::Config& c = srv.cfg();
     if (c.Raw("echosvc_fail_start").value_or("no") == "yes") log::Fatal("echosvc_fail_start is set -- exiting");
