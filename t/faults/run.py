@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""run.py - `make check-faults`: fault tolerance and hostile input (issue 11).
+
+    python3 t/faults/run.py [CASE ...]      (root; FAULTS_KEEP=1 keeps the dirs)
+
+Starts the real system under our master on 127.0.0.1 (t/faults/lib.py),
+runs a background load of normal STARTTLS and wrapper clients during each
+case, and after each case asserts: a fresh client of each kind is served,
+no surviving daemon leaked fds (/proc/PID/fd before and after), and every
+message the load delivered reached the sink. Prints one line per case:
+"case N NAME: ok|FAILED FIGURE". Exits 1 on any failure. Ports 25000-25099.
+"""
+import os
+import signal
+import socket
+import ssl
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lib  # noqa: E402
+
+BASE_PORT = int(os.environ.get("FAULTS_PORT", "25000"))
+KEEP = os.environ.get("FAULTS_KEEP") == "1"
+
+
+class CaseFailed(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise CaseFailed(msg)
+
+
+def served_within(sysm, seconds):
+    """Seconds until a fresh STARTTLS and a fresh wrapper client succeed."""
+    t0 = time.monotonic()
+    last = None
+    while time.monotonic() - t0 < seconds:
+        try:
+            lib.starttls_session(sysm.port_st, timeout=seconds)
+            lib.wrapper_session(sysm.port_wr, timeout=seconds)
+            return time.monotonic() - t0
+        except Exception as e:  # noqa: BLE001
+            last = e
+            time.sleep(0.05)
+    raise CaseFailed(f"no fresh client served within {seconds}s: {last}")
+
+
+def fds_settle(sysm, before, timeout=5):
+    """Wait until every surviving PID of `before` is back at or below its fd
+    count; returns (sum before, sum after)."""
+    end = time.monotonic() + timeout
+    while True:
+        now = sysm.fds()
+        common = [p for p in before if p in now and now[p] >= 0]
+        worse = [p for p in common if now[p] > before[p]]
+        if not worse or time.monotonic() > end:
+            b, a = sum(before[p] for p in common), sum(now[p] for p in common)
+            check(not worse, "fd leak: " + ", ".join(f"{lib.comm(p)}[{p}] {before[p]}->{now[p]}" for p in worse))
+            return b, a
+        time.sleep(0.2)
+
+
+def delivered_ok(sysm, load, before):
+    ok, _ = load.summary()
+    end = time.monotonic() + 5
+    while len(sysm.delivered()) - before < ok and time.monotonic() < end:
+        time.sleep(0.1)
+    got = len(sysm.delivered()) - before
+    check(got >= ok, f"load delivered {ok} but the sink holds {got}")
+    return got
+
+
+def run_case(n, name, body, sysm, allow_fail=None):
+    """Common frame: fds before, load during, checks after."""
+    served_within(sysm, 5)
+    time.sleep(0.3)
+    fds_before = sysm.fds()
+    n_before = len(sysm.delivered())
+    load = lib.Load(sysm)
+    load.start()
+    try:
+        time.sleep(0.5)
+        figure = body(sysm, load)
+    finally:
+        load.finish()
+    ok, bad = load.summary()
+    if bad and not (allow_fail and allow_fail(load.records)):
+        errs = sorted({r[4] for r in load.records if not r[2]})[:3]
+        raise CaseFailed(f"{bad}/{ok + bad} load sessions failed: {errs}")
+    served_within(sysm, 5)
+    b, a = fds_settle(sysm, fds_before)
+    got = delivered_ok(sysm, load, n_before)
+    return f"{figure}; load {ok} ok/{bad} failed; fds {b}->{a}; {got} messages delivered"
+
+
+# ---- case 1: kill -9 a tlsproxy holding sessions --------------------------
+
+def hold_sessions(sysm, count):
+    socks = []
+    for i in range(count):
+        raw = socket.create_connection(("127.0.0.1", sysm.port_wr), 5)
+        tls = lib.client_ctx().wrap_socket(raw, server_hostname="localhost")
+        f = tls.makefile("rb")
+        check(f.readline().startswith(b"220"), "held session: no greeting")
+        socks.append((tls, f))
+    return socks
+
+
+def alive(sess):
+    tls, f = sess
+    try:
+        tls.settimeout(3)
+        tls.sendall(b"NOOP\r\n")
+        return f.readline().startswith(b"250")
+    except (OSError, ssl.SSLError):
+        return False
+
+
+def case_kill_proxy(sysm, load):
+    held = hold_sessions(sysm, 8)
+    proxies = sysm.pids("tlsproxy")
+    check(proxies, "no tlsproxy process")
+    victim = max(proxies, key=lib.nfds)
+    os.kill(victim, signal.SIGKILL)
+    t0 = time.monotonic()
+    rec = served_within(sysm, 2)
+    time.sleep(0.3)
+    states = [alive(s) for s in held]
+    for tls, f in held:
+        try:
+            tls.close()
+        except OSError:
+            pass
+    end = time.monotonic() + 3
+    while f"pid {victim} killed by signal 9" not in sysm.logtext() and time.monotonic() < end:
+        time.sleep(0.1)
+    check(f"pid {victim} killed by signal 9" in sysm.logtext(), "master did not log the death")
+    check(states.count(False) < len(states) or len(proxies) == 1,
+          "every held session ended though several tlsproxy processes ran")
+    del t0
+    return (f"{len(proxies)} tlsproxy, killed pid {victim}: {states.count(False)}/{len(held)} held sessions "
+            f"ended; new client served in {rec:.2f}s")
+
+
+# ---- case 2: kill -9 / kill -STOP tlsmgr ----------------------------------
+
+def resumes(sysm, within=5):
+    """Seconds until a TLS 1.2 session on the wrapper port is resumed."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < within:
+        ctx = lib.tls12_ctx()
+        try:
+            sess, _, _ = lib.wrapper_session(sysm.port_wr, ctx=ctx, body=None)
+            _, reused, _ = lib.wrapper_session(sysm.port_wr, ctx=ctx, session=sess, body=None)
+            if reused:
+                return time.monotonic() - t0
+        except Exception:  # noqa: BLE001
+            pass
+        time.sleep(0.2)
+    raise CaseFailed(f"no TLS 1.2 resumption within {within}s")
+
+
+def max_latency(load, since):
+    lat = [r[3] for r in load.records if r[0] >= since]
+    return max(lat) if lat else 0.0, len(lat)
+
+
+def case_tlsmgr(sysm, load):
+    resumes(sysm)
+    mgr = sysm.pids("tlsmgr")
+    check(len(mgr) == 1, f"expected one tlsmgr, found {mgr}")
+    t_kill = time.monotonic()
+    os.kill(mgr[0], signal.SIGKILL)
+    time.sleep(3)
+    r1 = resumes(sysm)
+    mgr2 = sysm.pids("tlsmgr")
+    check(mgr2 and mgr2 != mgr, "tlsmgr not restarted after kill -9")
+    lat_kill, n_kill = max_latency(load, t_kill)
+    t_stop = time.monotonic()
+    os.kill(mgr2[0], signal.SIGSTOP)
+    try:
+        time.sleep(10)
+        lat_stop, n_stop = max_latency(load, t_stop)
+        ok_stop = [r for r in load.records if r[0] >= t_stop and r[2]]
+    finally:
+        os.kill(mgr2[0], signal.SIGCONT)
+    r2 = resumes(sysm)
+    check(lat_kill <= 2.0, f"handshake took {lat_kill:.2f}s after kill -9")
+    check(lat_stop <= 2.0, f"handshake took {lat_stop:.2f}s while tlsmgr stopped")
+    check(len(ok_stop) > 0, "no session succeeded while tlsmgr was stopped")
+    return (f"kill -9: {n_kill} sessions max {lat_kill:.2f}s, resumed again after {r1:.1f}s; "
+            f"STOP 10s: {n_stop} sessions max {lat_stop:.2f}s, resumed {r2:.1f}s after CONT")
+
+
+# ---- case 8: garbage and resets -------------------------------------------
+
+def client_hello_bytes():
+    ctx = lib.client_ctx()
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+GARBAGE = {
+    "random": os.urandom(700),
+    "http": b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    "nuls": b"\0" * 512,
+    "oversized-record": b"\x16\x03\x01\xff\xff" + b"\x01" * 64,
+    "sslv2-hello": bytes([0x80, 0x2e, 0x01, 0x00, 0x02, 0x00, 0x15, 0x00, 0x00, 0x00, 0x10])
+    + bytes([0x01, 0x00, 0x80, 0x03, 0x00, 0x80, 0x07, 0x00, 0xc0]) * 2 + bytes([0, 0, 0x04]) + os.urandom(16),
+}
+
+
+def open_stage(sysm, mode):
+    """A raw socket on the wrapper port, or on the STARTTLS port after the
+    server's 220 to STARTTLS."""
+    if mode == "wrapper":
+        return socket.create_connection(("127.0.0.1", sysm.port_wr), 5)
+    s = socket.create_connection(("127.0.0.1", sysm.port_st), 5)
+    f = s.makefile("rb")
+    f.readline()
+    s.sendall(b"EHLO x\r\n")
+    while True:
+        line = f.readline()
+        if not line or line[3:4] == b" ":
+            break
+    s.sendall(b"STARTTLS\r\n")
+    check(f.readline().startswith(b"220"), "no 220 to STARTTLS")
+    f.close()
+    return s
+
+
+def drain_closed(s, timeout=10):
+    s.settimeout(timeout)
+    try:
+        while s.recv(4096):
+            pass
+        return True
+    except (socket.timeout, TimeoutError):
+        return False
+    except OSError:
+        return True
+    finally:
+        s.close()
+
+
+def reset(s):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+
+
+def case_garbage(sysm, load):
+    pids = sysm.pids() + [sysm.master.pid]
+    log0 = len(sysm.logtext())
+    closed = 0
+    for mode in ("starttls", "wrapper"):
+        for name, data in GARBAGE.items():
+            s = open_stage(sysm, mode)
+            try:
+                s.sendall(data)
+            except OSError:
+                pass
+            check(drain_closed(s), f"{mode}/{name}: connection not closed within 10s")
+            closed += 1
+    hello = client_hello_bytes()
+    resets = 0
+    for i in range(200):
+        stage = i % 4
+        mode = "wrapper" if i % 8 < 4 else "starttls"
+        if stage == 0:
+            s = socket.create_connection(("127.0.0.1", sysm.port_wr if mode == "wrapper" else sysm.port_st), 5)
+        else:
+            s = open_stage(sysm, mode)
+            if stage >= 2:
+                s.sendall(hello[: len(hello) // 2] if stage == 2 else hello)
+            if stage == 3:
+                s.settimeout(5)
+                try:
+                    s.recv(100)
+                except OSError:
+                    pass
+        reset(s)
+        resets += 1
+    time.sleep(0.5)
+    gone = [p for p in pids if not os.path.exists(f"/proc/{p}")]
+    check(not gone, f"processes died: {gone}")
+    check("killed by signal" not in sysm.logtext()[log0:], "a daemon was killed by a signal")
+    return f"{closed} garbage inputs closed, {resets} resets at 4 stages, all {len(pids)} PIDs survived"
+
+
+def load_allows_outage(max_fail_s):
+    """Load failures allowed only within max_fail_s of each other (one outage)."""
+    def allow(records):
+        bad = [r[0] for r in records if not r[2]]
+        return not bad or max(bad) - min(bad) <= max_fail_s
+    return allow
+
+
+CASES = [
+    (1, "kill-9-tlsproxy", case_kill_proxy, load_allows_outage(2.5)),
+    (2, "tlsmgr-kill-stop", case_tlsmgr, None),
+    (8, "garbage-resets", case_garbage, None),
+]
+
+
+def main():
+    if os.geteuid() != 0:
+        print("check-faults: SKIPPED (needs root: master binds and drops to pftls)")
+        return 0
+    want = set(int(a) for a in sys.argv[1:])
+    failed = 0
+    sysm = lib.System(BASE_PORT)
+    try:
+        sysm.start()
+        for n, name, body, allow in CASES:
+            if want and n not in want:
+                continue
+            t0 = time.monotonic()
+            try:
+                fig = run_case(n, name, body, sysm, allow)
+                print(f"case {n} {name}: ok {fig} ({time.monotonic() - t0:.1f}s)", flush=True)
+            except (CaseFailed, RuntimeError, OSError) as e:
+                failed += 1
+                print(f"case {n} {name}: FAILED {e}", flush=True)
+                if sysm.master is None or sysm.master.poll() is not None:
+                    sysm.stop()
+                    sysm.start()
+    finally:
+        if failed:
+            print("--- master log tail\n" + sysm.logtext()[-3000:])
+        sysm.cleanup(KEEP or failed)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
