@@ -102,6 +102,8 @@ class System:
         atexit.register(self.stop)
 
     def write_config(self):
+        # max_use/max_idle high: the PID checks ("every process survives")
+        # must not see the normal exit of a daemon after max_use clients.
         pw = pwd.getpwnam("pftls")
         for d in ("etc", "data", "queue/pid", "queue/private", "queue/public", "spool"):
             os.makedirs(os.path.join(self.work, d), exist_ok=True)
@@ -120,6 +122,8 @@ myhostname = localhost
 smtpfront_relay = inet:127.0.0.1:{self.port_sink}
 smtpfront_connection_limit = 5000
 smtpfront_client_connection_limit = 0
+max_use = 1000000
+max_idle = 3600s
 smtpd_tls_security_level = may
 smtpd_tls_cert_file = {self.crt}
 smtpd_tls_key_file = {self.key}

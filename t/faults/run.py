@@ -258,7 +258,7 @@ def reset(s):
 
 
 def case_garbage(sysm, load):
-    pids = sysm.pids() + [sysm.master.pid]
+    pids = {p: lib.comm(p) for p in sysm.pids() + [sysm.master.pid]}
     log0 = len(sysm.logtext())
     closed = 0
     for mode in ("starttls", "wrapper"):
@@ -290,9 +290,12 @@ def case_garbage(sysm, load):
         reset(s)
         resets += 1
     time.sleep(0.5)
-    gone = [p for p in pids if not os.path.exists(f"/proc/{p}")]
-    check(not gone, f"processes died: {gone}")
-    check("killed by signal" not in sysm.logtext()[log0:], "a daemon was killed by a signal")
+    gone = [f"{c}[{p}]" for p, c in pids.items() if not os.path.exists(f"/proc/{p}")]
+    log = sysm.logtext()[log0:]
+    bad = [line for line in log.splitlines() if "killed by signal" in line or "exit status" in line
+           or "fatal" in line or "panic" in line]
+    check(not gone, f"processes died: {gone}; log: {bad[:3]}")
+    check(not bad, f"abnormal exits: {bad[:3]}")
     return f"{closed} garbage inputs closed, {resets} resets at 4 stages, all {len(pids)} PIDs survived"
 
 
