@@ -124,6 +124,7 @@ smtpfront_connection_limit = 5000
 smtpfront_client_connection_limit = 0
 max_use = 1000000
 max_idle = 3600s
+smtpfront_tls_timeout = 5s
 smtpd_tls_security_level = may
 smtpd_tls_cert_file = {self.crt}
 smtpd_tls_key_file = {self.key}

@@ -299,6 +299,60 @@ def case_garbage(sysm, load):
     return f"{closed} garbage inputs closed, {resets} resets at 4 stages, all {len(pids)} PIDs survived"
 
 
+# ---- case 6: slowloris ----------------------------------------------------
+
+TLS_TIMEOUT = 5  # smtpfront_tls_timeout in lib.System's main.cf
+
+
+def case_slowloris(sysm, load):
+    import selectors
+    hello = client_hello_bytes()
+    sel = selectors.DefaultSelector()
+    socks = {}  # sock -> [kind, t_start, bytes sent, t_closed]
+    for i in range(200):
+        kind = "dribble" if i < 100 else "silent"
+        mode = "wrapper" if (kind == "dribble" and i % 2) else "starttls"
+        s = open_stage(sysm, mode)
+        s.setblocking(False)
+        socks[s] = [kind, time.monotonic(), 0, None]
+        sel.register(s, selectors.EVENT_READ)
+    end = time.monotonic() + TLS_TIMEOUT + 8
+    next_byte = time.monotonic()
+    while time.monotonic() < end and any(v[3] is None for v in socks.values()):
+        now = time.monotonic()
+        if now >= next_byte:
+            for s, v in socks.items():
+                if v[0] == "dribble" and v[3] is None and v[2] < len(hello):
+                    try:
+                        s.send(hello[v[2]:v[2] + 1])
+                        v[2] += 1
+                    except OSError:
+                        v[3] = now
+                        sel.unregister(s)
+            next_byte = now + 2
+        for key, _ in sel.select(timeout=0.1):
+            s = key.fileobj
+            try:
+                data = s.recv(4096)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                socks[s][3] = time.monotonic()
+                sel.unregister(s)
+    open_left = sum(1 for v in socks.values() if v[3] is None)
+    worst = max((v[3] - v[1]) for v in socks.values() if v[3] is not None)
+    for s in socks:
+        s.close()
+    check(open_left == 0, f"{open_left} slow clients still open after {TLS_TIMEOUT + 8}s")
+    check(worst <= TLS_TIMEOUT + 1, f"a slow client was closed only after {worst:.1f}s")
+    lat, n = max_latency(load, 0)
+    check(lat <= 2.0, f"a normal session took {lat:.2f}s during the slowloris")
+    return (f"200 slow clients (100 dribbling, 100 silent) all closed, worst {worst:.1f}s "
+            f"(timeout {TLS_TIMEOUT}s); normal sessions max {lat:.2f}s")
+
+
 def load_allows_outage(max_fail_s):
     """Load failures allowed only within max_fail_s of each other (one outage)."""
     def allow(records):
@@ -311,6 +365,7 @@ CASES = [
     (1, "kill-9-tlsproxy", case_kill_proxy, load_allows_outage(2.5)),
     (2, "tlsmgr-kill-stop", case_tlsmgr, None),
     (8, "garbage-resets", case_garbage, None),
+    (6, "slowloris", case_slowloris, None),
 ]
 
 
