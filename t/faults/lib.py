@@ -137,6 +137,12 @@ tlsproxy unix - - y - 0 tlsproxy
 127.0.0.1:{self.port_wr} inet n - y - 1 smtpfront -o smtpfront_tls_wrappermode=yes
 {self.extra_services}""")
 
+    def set_cert(self, key, crt):
+        """Point main.cf at another key and certificate and SIGHUP master."""
+        self.key, self.crt = key, crt
+        self.write_config()
+        os.kill(self.master.pid, signal.SIGHUP)
+
     def start(self):
         self.write_config()
         self.sinklog = open(os.path.join(self.work, "sink.log"), "ab")
