@@ -395,6 +395,43 @@ def case_reload(sysm, load):
     return (f"held session completed across the reload; new certificate seen after {t_new:.1f}s")
 
 
+# ---- case 3: a service that fails at start --------------------------------
+
+def case_bad_service(sysm, load):
+    log0 = len(sysm.logtext())
+    bad_port = sysm.port_st + 3
+    sysm.extra_services = f"127.0.0.1:{bad_port} inet n - y - 1 smtpfront -o smtpfront_relay=bogus:/nonexistent\n"
+    sysm.write_config()
+    os.kill(sysm.master.pid, signal.SIGHUP)
+    end = time.monotonic() + 10
+    tries = 0
+    while time.monotonic() < end:  # clients keep the bad service wanted
+        try:
+            c = socket.create_connection(("127.0.0.1", bad_port), 1)
+            c.settimeout(0.5)
+            try:
+                c.recv(100)
+            except OSError:
+                pass
+            c.close()
+            tries += 1
+        except OSError:
+            pass
+        time.sleep(0.1)
+    log = sysm.logtext()[log0:]
+    sysm.extra_services = ""
+    sysm.write_config()
+    os.kill(sysm.master.pid, signal.SIGHUP)
+    starts = sum(1 for x in log.splitlines() if "fatal" in x and "smtpfront_relay" in x)
+    throttled = "bad command startup -- throttling" in log
+    check(starts >= 1, "the bad service was never started")
+    check(throttled, "no 'bad command startup -- throttling' logged")
+    check(starts <= 3, f"fork storm: {starts} failed starts in 10s")
+    lat, n = max_latency(load, 0)
+    check(lat <= 2.0, f"a normal session took {lat:.2f}s")
+    return f"{tries} clients at the bad service, {starts} failed start(s) in 10s, throttled; {n} normal sessions max {lat:.2f}s"
+
+
 def load_allows_outage(max_fail_s):
     """Load failures allowed only within max_fail_s of each other (one outage)."""
     def allow(records):
@@ -409,6 +446,7 @@ CASES = [
     (8, "garbage-resets", case_garbage, None),
     (6, "slowloris", case_slowloris, None),
     (9, "reload-certificate", case_reload, None),
+    (3, "bad-service-throttled", case_bad_service, None),
 ]
 
 
