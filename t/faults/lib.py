@@ -107,7 +107,8 @@ class System:
         pw = pwd.getpwnam("pftls")
         for d in ("etc", "data", "queue/pid", "queue/private", "queue/public", "spool"):
             os.makedirs(os.path.join(self.work, d), exist_ok=True)
-        for d in ("data", "queue/private", "queue/public"):
+        os.makedirs(os.path.dirname(self.cache_path()), exist_ok=True)
+        for d in ("data", "queue/private", "queue/public", "queue/scache"):
             os.chown(os.path.join(self.work, d), pw.pw_uid, pw.pw_gid)
         os.chmod(os.path.join(self.work, "queue/private"), 0o700)
         os.chmod(self.work, 0o755)
@@ -128,7 +129,7 @@ smtpfront_tls_timeout = 5s
 smtpd_tls_security_level = may
 smtpd_tls_cert_file = {self.crt}
 smtpd_tls_key_file = {self.key}
-smtpd_tls_session_cache_database = btree:${{data_directory}}/smtpd_scache
+smtpd_tls_session_cache_database = sqlite:{self.cache_path()}
 {self.extra_main}""")
         with open(os.path.join(self.work, "etc/master.cf"), "w") as f:
             f.write(f"""tlsmgr unix - - y 1000? 1 tlsmgr
@@ -157,6 +158,10 @@ tlsproxy unix - - y - 0 tlsproxy
                                        start_new_session=True, cwd=self.work)
         wait_port(self.port_st, self.master)
         wait_port(self.port_wr, self.master)
+
+    def cache_path(self):
+        # inside the jail (queue_directory), so tlsmgr can recreate it at run time
+        return os.path.join(self.work, "queue/scache/smtpd_scache.sqlite")
 
     def logpath(self):
         return os.path.join(self.work, "master.log")
@@ -252,9 +257,11 @@ def wrapper_session(port, ctx=None, session=None, timeout=5, body=b"hello\r\n"):
     return res
 
 
-def tls12_ctx():
+def tls12_ctx(tickets=True):
     ctx = client_ctx()
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    if not tickets:
+        ctx.options |= ssl.OP_NO_TICKET
     return ctx
 
 

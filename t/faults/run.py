@@ -148,11 +148,12 @@ def case_kill_proxy(sysm, load):
 
 # ---- case 2: kill -9 / kill -STOP tlsmgr ----------------------------------
 
-def resumes(sysm, within=5):
-    """Seconds until a TLS 1.2 session on the wrapper port is resumed."""
+def resumes(sysm, within=5, tickets=True):
+    """Seconds until a TLS 1.2 session on the wrapper port is resumed
+    (without tickets: from tlsmgr's session cache)."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < within:
-        ctx = lib.tls12_ctx()
+        ctx = lib.tls12_ctx(tickets)
         try:
             sess, _, _ = lib.wrapper_session(sysm.port_wr, ctx=ctx, body=None)
             _, reused, _ = lib.wrapper_session(sysm.port_wr, ctx=ctx, session=sess, body=None)
@@ -432,6 +433,55 @@ def case_bad_service(sysm, load):
     return f"{tries} clients at the bad service, {starts} failed start(s) in 10s, throttled; {n} normal sessions max {lat:.2f}s"
 
 
+# ---- case 5: the SQLite session cache damaged while running ---------------
+
+def damage(path, how):
+    if how == "garbage":
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(os.urandom(8192))
+        os.replace(tmp, path)
+    elif how == "truncated":
+        # a truncated copy put in place (in-place truncation of the open
+        # file is not noticed: see the report)
+        with open(path, "rb") as f:
+            data = f.read()
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(data[:max(100, len(data) // 2)] if len(data) > 4096 else data[:100])
+        os.replace(tmp, path)
+    else:
+        import sqlite3
+        tmp = path + ".tmp"
+        db = sqlite3.connect(tmp)
+        db.execute("CREATE TABLE foreign_things (a TEXT, b BLOB)")
+        db.execute("INSERT INTO foreign_things VALUES ('x', x'00')")
+        db.commit()
+        db.close()
+        os.replace(tmp, path)
+
+
+def case_cache(sysm, load):
+    path = sysm.cache_path()
+    figs = []
+    r0 = resumes(sysm, 5, tickets=False)
+    figs.append(f"cache resumption {r0:.1f}s")
+    for how in ("garbage", "truncated", "foreign-schema"):
+        log0 = len(sysm.logtext())
+        check(os.path.exists(path), f"no cache file {path}")
+        damage(path, how)
+        t0 = time.monotonic()
+        end = t0 + 10
+        while time.monotonic() < end and "moved aside" not in sysm.logtext()[log0:]:
+            lib.wrapper_session(sysm.port_wr, ctx=lib.tls12_ctx(False), body=None)
+            time.sleep(0.2)
+        check("moved aside" in sysm.logtext()[log0:], f"{how}: no 'moved aside' logged within 10s")
+        r = resumes(sysm, 10, tickets=False)
+        figs.append(f"{how}: moved aside, resumed after {time.monotonic() - t0:.1f}s")
+        del r
+    return "; ".join(figs)
+
+
 def load_allows_outage(max_fail_s):
     """Load failures allowed only within max_fail_s of each other (one outage)."""
     def allow(records):
@@ -447,6 +497,7 @@ CASES = [
     (6, "slowloris", case_slowloris, None),
     (9, "reload-certificate", case_reload, None),
     (3, "bad-service-throttled", case_bad_service, None),
+    (5, "sqlite-cache-damage", case_cache, None),
 ]
 
 
