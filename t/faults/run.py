@@ -552,6 +552,55 @@ def case_soak(sysm, load):
             f"{total} bytes verified by SHA-256 (raw sizes 0..{SOAK_MAX} incl. 16383/16384/16385)")
 
 
+# ---- case 4: tlsmgr's PRNG exchange file on bad storage -------------------
+
+def case_exchange(_sysm, _load):
+    """Own instances (one per sub-case, on other ports): a full tmpfs, a
+    read-only mount, a missing directory."""
+    import subprocess
+    figs = []
+    for sub in ("full-tmpfs", "read-only", "missing-dir"):
+        inst = lib.System(BASE_PORT + 10)
+        mnt = os.path.join(inst.work, "xmnt")
+        mounted = False
+        try:
+            if sub == "missing-dir":
+                exch = os.path.join(inst.work, "no/such/dir/prng_exch")
+            else:
+                os.makedirs(mnt)
+                subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0777", "tmpfs", mnt], check=True)
+                mounted = True
+                exch = os.path.join(mnt, "prng_exch")
+                if sub == "full-tmpfs":
+                    fd = os.open(os.path.join(mnt, "filler"), os.O_WRONLY | os.O_CREAT, 0o644)
+                    try:
+                        while os.write(fd, b"\0" * 4096) > 0:
+                            pass
+                    except OSError:
+                        pass
+                    finally:
+                        os.close(fd)
+                else:
+                    subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
+            inst.extra_main = f"tls_random_exchange_name = {exch}\n"
+            inst.start()
+            t = served_within(inst, 5)
+            r = resumes(inst, 5, tickets=False)
+            time.sleep(1)
+            log = inst.logtext()
+            bad = [x for x in log.splitlines() if "fatal" in x or "panic" in x or "exit status" in x
+                   or "killed by signal" in x]
+            check(not bad, f"{sub}: {bad[:2]}")
+            warns = [x for x in log.splitlines() if "warning" in x and "exchange" in x.lower()]
+            figs.append(f"{sub}: served {t:.2f}s, resumed {r:.1f}s, {len(warns)} exchange warning(s)")
+        finally:
+            inst.stop()
+            if mounted:
+                subprocess.run(["umount", "-l", mnt], check=False)
+            inst.cleanup(KEEP)
+    return "; ".join(figs)
+
+
 def load_allows_outage(max_fail_s):
     """Load failures allowed only within max_fail_s of each other (one outage)."""
     def allow(records):
@@ -569,6 +618,7 @@ CASES = [
     (3, "bad-service-throttled", case_bad_service, None),
     (5, "sqlite-cache-damage", case_cache, None),
     (10, "soak-sha256", case_soak, None),
+    (4, "prng-exchange-file", case_exchange, None),
 ]
 
 
