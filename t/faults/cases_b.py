@@ -1,4 +1,4 @@
-"""cases_b.py - check-faults cases 5, 10, 4, 7 (see run.py)."""
+"""cases_b.py - check-faults cases 5, 10, 4, 7, 11 (see run.py)."""
 import os
 import signal
 import socket
@@ -263,4 +263,37 @@ def case_flood(sysm, load):
             check(r.returncode == 0, f"prlimit restore on {role}[{pid}]: {r.stderr.strip()}")
         t = served_within(sysm, 2)
         figs.append(f"{role} at nofile 64 with {len(socks)} clients: CPU {spent:.2f}s/3s, served {t:.2f}s after release")
+    return "; ".join(figs)
+
+
+# ---- case 11: testssl against both ports ----------------------------------
+
+TESTSSL_OK = ("SSLv2", "SSLv3", "heartbleed", "CCS", "ROBOT", "secure_client_renego", "CRIME_TLS", "fallback_SCSV")
+
+
+def case_testssl(sysm, _load):
+    """Debian's testssl (-p -U -S --fast) with --jsonfile; asserted on the
+    JSON, not on its exit code."""
+    import json
+    import shutil
+    import subprocess
+    check(shutil.which("testssl"), "testssl not installed (apt-get install testssl.sh)")
+    figs = []
+    for label, args in (("starttls", ["-t", "smtp", f"127.0.0.1:{sysm.port_st}"]),
+                        ("wrapper", [f"127.0.0.1:{sysm.port_wr}"])):
+        out = os.path.join(sysm.work, f"testssl-{label}.json")
+        t0 = time.monotonic()
+        subprocess.run(["testssl", "--quiet", "--warnings", "off", "--fast", "-p", "-U", "-S",
+                        "--jsonfile", out] + args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=240, check=False)
+        with open(out) as f:
+            found = {e["id"]: e for e in json.load(f)}
+        bad = [f"{i}={found[i]['severity'] if i in found else 'missing'}" for i in TESTSSL_OK
+               if i not in found or found[i]["severity"] != "OK"]
+        check(not bad, f"{label}: {bad}")
+        check(found.get("TLS1_3", {}).get("finding", "").startswith("offered"), f"{label}: TLS 1.3 not offered")
+        check(found.get("sessionresumption_ticket", {}).get("finding") == "supported",
+              f"{label}: ticket resumption not supported")
+        figs.append(f"{label}: {len(TESTSSL_OK)} checks OK, TLS1_3 offered, tickets supported "
+                    f"({time.monotonic() - t0:.0f}s)")
     return "; ".join(figs)

@@ -39,6 +39,7 @@ CASES = [
     (10, "soak-sha256", case_soak, None),
     (4, "prng-exchange-file", case_exchange, None),
     (7, "flood-fd-limit", case_flood, lambda records: True),
+    (11, "testssl", case_testssl, None),
 ]
 
 
