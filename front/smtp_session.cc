@@ -1,6 +1,8 @@
 // front/smtp_session.cc - see front/smtp_session.h.
 #include "front/smtp_session.h"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <netinet/in.h>
@@ -45,12 +47,24 @@ bool SmtpSession::AttachClient(int fd) {
   return true;
 }
 
+// HandoffRequest - the tlsproxy request: the handshake timeout is
+// smtpfront_tls_timeout; the session timeout (tlsproxy's inactivity limit
+// for the relayed session, + 10 s) is the larger of that and
+// smtpfront_timeout. postscreen sends one value for both because it hands
+// the session to smtpd after a few commands; smtpfront relays the whole
+// session, so a backend that takes longer than the handshake timeout to
+// answer (a large message) must not end it.
+ipc::TlsproxyRequest SmtpSession::HandoffRequest() const {
+  long session = std::max<long>(cfg_.idle_timeout.count(), cfg_.tls_timeout);
+  return {endpoint_, ipc::kTlsproxyRoleServer, static_cast<uint32_t>(cfg_.tls_timeout),
+          static_cast<uint32_t>(session), cfg_.serverid, {}};
+}
+
 void SmtpSession::Start() {
   log::Info("CONNECT from %s", endpoint_.c_str());
   if (cfg_.wrapper) {
     phase_ = Phase::kHandoff;
-    ipc::TlsproxyRequest req{endpoint_, ipc::kTlsproxyRoleServer, static_cast<uint32_t>(cfg_.tls_timeout),
-                             static_cast<uint32_t>(cfg_.tls_timeout), cfg_.serverid, {}};
+    ipc::TlsproxyRequest req = HandoffRequest();
     handoff_ = std::make_unique<HandoffClient>(base_, cfg_.tlsproxy_path, req, client_fd_.get(),
                                                [this](HandoffResult r) { HandoffDone(std::move(r)); });
     handoff_->Start();
@@ -323,8 +337,7 @@ void SmtpSession::MaybeStartTls() {
   }
   bufferevent_disable(client_.get(), EV_READ | EV_WRITE);
   phase_ = Phase::kHandoff;
-  ipc::TlsproxyRequest req{endpoint_, ipc::kTlsproxyRoleServer, static_cast<uint32_t>(cfg_.tls_timeout),
-                           static_cast<uint32_t>(cfg_.tls_timeout), cfg_.serverid, {}};
+  ipc::TlsproxyRequest req = HandoffRequest();
   handoff_ = std::make_unique<HandoffClient>(base_, cfg_.tlsproxy_path, req, bufferevent_getfd(client_.get()),
                                              [this](HandoffResult r) { HandoffDone(std::move(r)); });
   handoff_->Start();

@@ -91,6 +91,7 @@ class SmtpSession {
   const std::string& peer_addr() const { return addr_; }
 
  private:
+  ipc::TlsproxyRequest HandoffRequest() const;
   enum class Phase { kConnecting, kGreeting, kProbeEhlo, kXclient, kRelay, kHandoff, kDone };
   struct Expect {
     bool local = false;
