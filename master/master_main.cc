@@ -26,7 +26,14 @@
  *
  *	SIGHUP: re-read the configuration; old processes see EOF on their
  *	status pipe, finish their work and exit; new processes get the new
- *	configuration; unchanged listeners stay open. SIGTERM/SIGINT: send
+ *	configuration; unchanged listeners stay open. A service with running
+ *	processes and a process limit other than 1 first starts one new
+ *	process (probation): the old ones retire only once it reports READY
+ *	(util/master_proto.h; or is alive after 10 s). If it dies first (a
+ *	broken key, a bad path) master logs one "error: reload: service ..."
+ *	and the old processes keep serving with what they loaded; a process
+ *	started later for that service reads the new, broken configuration.
+ *	SIGTERM/SIGINT: send
  *	SIGTERM to every process, SIGKILL after 5 seconds, then exit.
  *
  *	Options: -c config_dir; -d stay in the foreground and log to stderr

@@ -1,6 +1,7 @@
 // master/pool.cc - see master/pool.h.
 #include "master/pool.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -16,7 +17,7 @@
 namespace pftls::master {
 
 Pool::Pool(MasterContext& ctx, ServiceConfig cfg, std::vector<UniqueFd> listeners)
-    : ctx_(ctx), cfg_(std::move(cfg)), listeners_(std::move(listeners)) {}
+    : ctx_(ctx), generation_(ctx.generation), cfg_(std::move(cfg)), listeners_(std::move(listeners)) {}
 
 Pool::~Pool() {
   // Events before descriptors.
@@ -24,6 +25,7 @@ Pool::~Pool() {
   status_event_.reset();
   throttle_timer_.reset();
   wakeup_timer_.reset();
+  probe_timer_.reset();
 }
 
 Status Pool::Start() {
@@ -43,6 +45,51 @@ Status Pool::Start() {
   }
   UpdateListenWatch();
   return Status::Ok();
+}
+
+Status Pool::StartProbation(std::function<void()> on_proven) {
+  probe_ = Probe::kRunning;
+  on_proven_ = std::move(on_proven);
+  if (Status st = Start(); !st) return st;
+  probe_timer_.reset(evtimer_new(ctx_.base, OnProbeTimer, this));
+  struct timeval tv = {kProbeSeconds, 0};
+  evtimer_add(probe_timer_.get(), &tv);
+  SpawnOne();
+  if (children_.empty()) {
+    probe_ = Probe::kFailed;
+    probe_why_ = "could not be started";
+  } else {
+    probe_pid_ = children_.begin()->first;
+  }
+  return Status::Ok();
+}
+
+void Pool::OnProbeTimer(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Pool*>(arg);
+  // Alive for kProbeSeconds without a READY: a program that does not
+  // speak the pftls extension (or is slow to start) -- it runs.
+  if (self->probe_ == Probe::kRunning) self->Proven();
+}
+
+void Pool::Proven() {
+  probe_ = Probe::kNone;
+  if (probe_timer_) evtimer_del(probe_timer_.get());
+  UpdateListenWatch();
+  if (on_proven_) {
+    std::function<void()> fn = std::move(on_proven_);
+    on_proven_ = nullptr;
+    fn();  // may move this pool's owner pointer; never destroys it
+  }
+}
+
+Result<std::vector<UniqueFd>> Pool::DupListeners() const {
+  std::vector<UniqueFd> out;
+  for (const UniqueFd& fd : listeners_) {
+    UniqueFd d(fcntl(fd.get(), F_DUPFD_CLOEXEC, 0));
+    if (!d) return MakeError(log::Format("dup listener: %s", strerror(errno)));
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 std::vector<UniqueFd> Pool::TakeListeners() {
@@ -74,7 +121,8 @@ bool Pool::CanGrow() const {
 // should make us start a process: none available, room to grow, not
 // throttled, not stopping.
 void Pool::UpdateListenWatch() {
-  bool want = !ctx_.stopping && !throttled_ && avail_ == 0 && CanGrow() && status_read_.valid();
+  bool want = !ctx_.stopping && !throttled_ && probe_ == Probe::kNone && avail_ == 0 && CanGrow() &&
+              status_read_.valid();
   if (want == watching_) return;
   for (EventPtr& ev : listen_events_) {
     if (want) event_add(ev.get(), nullptr);
@@ -91,14 +139,14 @@ void Pool::OnListenReadable(evutil_socket_t, short, void* arg) {
 void Pool::SpawnOne() {
   std::vector<int> lfds;
   for (const UniqueFd& fd : listeners_) lfds.push_back(fd.get());
-  Result<pid_t> pid = Spawn(ctx_, cfg_.path, cfg_.argv, status_write_.get(), lfds);
+  Result<pid_t> pid = Spawn(ctx_, generation_, cfg_.path, cfg_.argv, status_write_.get(), lfds);
   if (!pid) {
     log::Warn("%s: %s", cfg_.path.c_str(), pid.error().c_str());
     Throttle();
     return;
   }
   if (log::Verbose()) log::Info("spawned %s pid %d", cfg_.path.c_str(), static_cast<int>(*pid));
-  children_[*pid] = Child{ctx_.generation, true, 0, false};
+  children_[*pid] = Child{generation_, true, 0, false};
   ++avail_;
   used_ = true;
   UpdateListenWatch();
@@ -128,6 +176,7 @@ void Pool::ReadStatus() {
   status_buf_.append(buf, static_cast<size_t>(n));
   constexpr size_t kRec = sizeof(master_proto::StatusRecord);
   size_t off = 0;
+  bool proven = false;
   for (; off + kRec <= status_buf_.size(); off += kRec) {
     auto rec = master_proto::DecodeStatus(std::string_view(status_buf_).substr(off, kRec));
     if (!rec) {
@@ -135,12 +184,13 @@ void Pool::ReadStatus() {
       continue;
     }
     auto it = children_.find(rec->pid);
-    if (it == children_.end() || rec->generation != ctx_.generation || it->second.generation != rec->generation) {
+    if (it == children_.end() || rec->generation != generation_ || it->second.generation != rec->generation) {
       if (log::Verbose()) log::Info("%s: status from pid %d generation %o ignored", cfg_.name.c_str(), rec->pid,
                                     rec->generation);
       continue;
     }
     Child& c = it->second;
+    if (rec->pid == probe_pid_) proven = true;  // READY, or already serving
     if (rec->avail == master_proto::kStatTaken && c.avail) {
       c.avail = false;
       c.taken = true;
@@ -152,6 +202,10 @@ void Pool::ReadStatus() {
     }
   }
   status_buf_.erase(0, off);
+  if (probe_ == Probe::kRunning && proven) {
+    Proven();
+    return;
+  }
   UpdateListenWatch();
 }
 
@@ -165,6 +219,13 @@ bool Pool::OnChildExit(pid_t pid, int st) {
   children_.erase(it);
   if (c.avail) --avail_;
   std::string why = DescribeExit(st);
+  if (probe_ == Probe::kRunning && pid == probe_pid_) {
+    // Died before it was ready: the owner keeps the old pool serving.
+    probe_ = Probe::kFailed;
+    probe_why_ = why.empty() ? "exited" : why;
+    if (probe_timer_) evtimer_del(probe_timer_.get());
+    return true;
+  }
   if (!why.empty() && !ctx_.stopping) {
     log::Warn("process %s pid %d %s", cfg_.path.c_str(), static_cast<int>(pid), why.c_str());
     if (c.uses == 0) Throttle();  // died before completing one use

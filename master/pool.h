@@ -2,10 +2,18 @@
 // status pipe, its children and their TAKEN/AVAIL state, on-demand
 // spawning (one more process when none is available), throttling after
 // a bad start, and periodic wake-ups.
+//
+// Probation (reload): a pool that replaces one whose processes still
+// serve starts one process at once and watches no listener until that
+// process reports READY (or any status, or is alive after
+// kProbeSeconds): then the owner retires the old pool (on_proven). If
+// the process dies first, ProbeFailed() says so and the owner keeps
+// the old pool serving.
 #pragma once
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -23,6 +31,8 @@ struct Child {
   bool taken = false;  // ever reported TAKEN
 };
 
+inline constexpr int kProbeSeconds = 10;
+
 class Pool {
  public:
   Pool(MasterContext& ctx, ServiceConfig cfg, std::vector<UniqueFd> listeners);
@@ -32,6 +42,13 @@ class Pool {
 
   // Start - status pipe, wake-up timer, listener watch; false on error.
   Status Start();
+  // StartProbation - Start(), then one process at once and no listener
+  // watch until it proves itself; on_proven runs once, from the loop.
+  Status StartProbation(std::function<void()> on_proven);
+  bool ProbeFailed() const { return probe_ == Probe::kFailed; }
+  const std::string& ProbeFailure() const { return probe_why_; }
+  // DupListeners - copies of the listening sockets (for a probation pool).
+  Result<std::vector<UniqueFd>> DupListeners() const;
   const ServiceConfig& cfg() const { return cfg_; }
   // TakeListeners - hand the sockets to the pool that replaces this one.
   std::vector<UniqueFd> TakeListeners();
@@ -49,6 +66,8 @@ class Pool {
   static void OnStatusReadable(evutil_socket_t, short, void*);
   static void OnThrottleEnd(evutil_socket_t, short, void*);
   static void OnWakeupTimer(evutil_socket_t, short, void*);
+  static void OnProbeTimer(evutil_socket_t, short, void*);
+  void Proven();
   void UpdateListenWatch();
   void SpawnOne();
   void Throttle();
@@ -56,7 +75,10 @@ class Pool {
   void SendWakeup();
   bool CanGrow() const;
 
+  enum class Probe { kNone, kRunning, kFailed };
+
   MasterContext& ctx_;
+  unsigned generation_;  // ctx_.generation when this pool was made
   ServiceConfig cfg_;
   std::vector<UniqueFd> listeners_;
   std::vector<EventPtr> listen_events_;
@@ -70,6 +92,11 @@ class Pool {
   int avail_ = 0;
   bool throttled_ = false;
   bool used_ = false;  // a process was started on demand at least once
+  Probe probe_ = Probe::kNone;
+  pid_t probe_pid_ = -1;
+  std::string probe_why_;
+  EventPtr probe_timer_;
+  std::function<void()> on_proven_;
 };
 
 }  // namespace pftls::master

@@ -30,14 +30,15 @@ constexpr int kHighFd = 64;  // staging range above every target descriptor
 
 }  // namespace
 
-Result<pid_t> Spawn(const MasterContext& ctx, const std::string& path, const std::vector<std::string>& argv,
-                    int status_write, const std::vector<int>& listeners) {
+Result<pid_t> Spawn(const MasterContext& ctx, unsigned generation, const std::string& path,
+                    const std::vector<std::string>& argv, int status_write, const std::vector<int>& listeners) {
   if (listeners.size() + master_proto::kListenFd >= kHighFd) return MakeError("too many listeners");
   std::vector<char*> cargv;
   for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
   std::vector<std::string> env = ctx.env;
-  env.push_back(log::Format("%s=%o", master_proto::kGenerationEnv, ctx.generation));
+  env.push_back(log::Format("%s=%o", master_proto::kGenerationEnv, generation));
+  env.push_back(std::string(master_proto::kReadyEnv) + "=1");
   std::vector<char*> cenv;
   for (const std::string& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
   cenv.push_back(nullptr);

@@ -29,6 +29,8 @@ Status ReadConfig(const std::string& config_dir, std::optional<config::Config>* 
 Supervisor::~Supervisor() {
   signal_events_.clear();
   grace_timer_.reset();
+  settle_ev_.reset();
+  probation_.clear();
   pools_.clear();
 }
 
@@ -53,11 +55,28 @@ Status Supervisor::Apply(const config::Config& cfg, const std::vector<config::Ma
     if (Status st = EnsureDirectory(queue_dir + "/public", ctx_.owner.uid, group, 0710); !st) return st;
   }
 
+  if (!settle_ev_) settle_ev_.reset(event_new(ctx_.base, -1, 0, OnSettle, this));
   std::map<std::string, std::unique_ptr<Pool>> next;
+  std::map<std::string, std::unique_ptr<Pool>> probation;
   for (ServiceConfig& svc : *services) {
     std::vector<UniqueFd> listeners;
-    auto old = pools_.find(svc.Key());
-    if (old != pools_.end() && old->second->cfg().SameListeners(svc)) {
+    std::string key = svc.Key();
+    auto old = pools_.find(key);
+    const bool keep = old != pools_.end() && old->second->cfg().SameListeners(svc);
+    // Processes of the old configuration keep serving until one of the
+    // new configuration has started (a broken key must not stop TLS).
+    // Not for a process limit of 1 (tlsmgr: one owner of the cache).
+    if (keep && old->second->ProcessCount() > 0 && svc.maxproc != 1) {
+      Result<std::vector<UniqueFd>> dups = old->second->DupListeners();
+      if (dups) {
+        probation[key] = std::make_unique<Pool>(ctx_, std::move(svc), std::move(*dups));
+        next[key] = std::move(old->second);
+        continue;
+      }
+      log::Warn("%s: service %s: %s -- replacing its processes at once", svc.origin.c_str(), svc.name.c_str(),
+                dups.error().c_str());
+    }
+    if (keep) {
       listeners = old->second->TakeListeners();
     } else {
       Result<std::vector<UniqueFd>> fds = OpenListeners(svc, ctx_.owner);
@@ -67,26 +86,72 @@ Status Supervisor::Apply(const config::Config& cfg, const std::vector<config::Ma
       }
       listeners = std::move(*fds);
     }
-    std::string key = svc.Key();
-    auto pool = std::make_unique<Pool>(ctx_, std::move(svc), std::move(listeners));
-    next[key] = std::move(pool);
+    next[key] = std::make_unique<Pool>(ctx_, std::move(svc), std::move(listeners));
   }
   // Old pools: their children drain and exit on status EOF.
   for (auto& [key, pool] : pools_) {
-    const bool removed = !next.count(key);
-    for (pid_t pid : pool->Retire()) {
-      retired_[pid] = pool->cfg().path;
-      if (removed) kill(pid, SIGTERM);  // removed from master.cf: stop now
-    }
-    if (removed && pool->cfg().type == "unix") {
-      std::vector<UniqueFd> gone = pool->TakeListeners();
-      for (const std::string& path : pool->cfg().addresses) unlink(path.c_str());
-    }
+    if (!pool) continue;  // kept serving (moved to next)
+    RetirePool(*pool, !next.count(key), !next.count(key));
   }
+  // A probation from an earlier reload is superseded.
+  for (auto& [key, pool] : probation_) RetirePool(*pool, true, false);
+  probation_.clear();
+  proven_.clear();
   pools_ = std::move(next);
   for (auto& [key, pool] : pools_)
-    if (Status st = pool->Start(); !st) return st;
+    if (!probation.count(key))
+      if (Status st = pool->Start(); !st) return st;
+  for (auto& [key, pool] : probation) {
+    const std::string k = key;
+    if (Status st = pool->StartProbation([this, k] {
+          proven_.insert(k);
+          event_active(settle_ev_.get(), EV_TIMEOUT, 0);
+        });
+        !st)
+      return st;
+  }
+  probation_ = std::move(probation);
+  Settle();
   return Status::Ok();
+}
+
+// RetirePool - its children drain and exit on status EOF (stop_now:
+// SIGTERM them); remove_socket: a unix service removed from master.cf
+// loses its socket files.
+void Supervisor::RetirePool(Pool& pool, bool stop_now, bool remove_socket) {
+  for (pid_t pid : pool.Retire()) {
+    retired_[pid] = pool.cfg().path;
+    if (stop_now) kill(pid, SIGTERM);
+  }
+  std::vector<UniqueFd> gone = pool.TakeListeners();
+  if (remove_socket && pool.cfg().type == "unix" && !gone.empty())
+    for (const std::string& path : pool.cfg().addresses) unlink(path.c_str());
+}
+
+void Supervisor::OnSettle(evutil_socket_t, short, void* arg) { static_cast<Supervisor*>(arg)->Settle(); }
+
+// Settle - commit proven probations (the old pool retires), drop failed
+// ones (the old pool keeps serving, one error).
+void Supervisor::Settle() {
+  for (auto it = probation_.begin(); it != probation_.end();) {
+    Pool& fresh = *it->second;
+    if (proven_.count(it->first)) {
+      auto old = pools_.find(it->first);
+      if (old != pools_.end()) RetirePool(*old->second, false, false);
+      if (log::Verbose()) log::Info("reload: service %s: new process ready", fresh.cfg().name.c_str());
+      pools_[it->first] = std::move(it->second);
+      it = probation_.erase(it);
+    } else if (fresh.ProbeFailed()) {
+      log::Error("reload: service %s: the new %s %s before it was ready -- the processes of the previous "
+                 "configuration keep serving; correct the configuration and reload",
+                 fresh.cfg().name.c_str(), fresh.cfg().path.c_str(), fresh.ProbeFailure().c_str());
+      RetirePool(fresh, true, false);
+      it = probation_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  proven_.clear();
 }
 
 void Supervisor::Run() {
@@ -107,6 +172,7 @@ void Supervisor::Run() {
 size_t Supervisor::LiveChildren() const {
   size_t n = retired_.size();
   for (const auto& [key, pool] : pools_) n += pool->ProcessCount();
+  for (const auto& [key, pool] : probation_) n += pool->ProcessCount();
   return n;
 }
 
@@ -120,6 +186,8 @@ void Supervisor::Reap() {
     bool found = false;
     for (auto& [key, pool] : pools_)
       if ((found = pool->OnChildExit(pid, st))) break;
+    for (auto& [key, pool] : probation_)
+      if (!found && (found = pool->OnChildExit(pid, st))) break;
     if (!found) {
       auto it = retired_.find(pid);
       if (it != retired_.end()) {
@@ -130,6 +198,7 @@ void Supervisor::Reap() {
       }
     }
   }
+  if (!probation_.empty()) event_active(settle_ev_.get(), EV_TIMEOUT, 0);
   if (ctx_.stopping && LiveChildren() == 0) event_base_loopbreak(ctx_.base);
 }
 
@@ -157,6 +226,7 @@ void Supervisor::BeginStop(int sig) {
   ctx_.stopping = true;
   log::Info("terminating on signal %d", sig);
   for (auto& [key, pool] : pools_) pool->SignalAll(SIGTERM);
+  for (auto& [key, pool] : probation_) pool->SignalAll(SIGTERM);
   for (const auto& [pid, path] : retired_) kill(pid, SIGTERM);
   if (LiveChildren() == 0) {
     event_base_loopbreak(ctx_.base);
@@ -170,6 +240,7 @@ void Supervisor::OnGraceEnd(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<Supervisor*>(arg);
   log::Warn("%zu process(es) still running after %d s -- sending SIGKILL", self->LiveChildren(), kStopGraceSeconds);
   for (auto& [key, pool] : self->pools_) pool->SignalAll(SIGKILL);
+  for (auto& [key, pool] : self->probation_) pool->SignalAll(SIGKILL);
   for (const auto& [pid, path] : self->retired_) kill(pid, SIGKILL);
   // SIGKILL cannot be refused: collect them now, bounded by the count.
   for (size_t n = self->LiveChildren(); n > 0; --n) {
@@ -177,6 +248,7 @@ void Supervisor::OnGraceEnd(evutil_socket_t, short, void* arg) {
     pid_t pid = waitpid(-1, &st, 0);
     if (pid < 0) break;
     for (auto& [key, pool] : self->pools_) pool->OnChildExit(pid, st);
+    for (auto& [key, pool] : self->probation_) pool->OnChildExit(pid, st);
     self->retired_.erase(pid);
   }
   event_base_loopbreak(self->ctx_.base);

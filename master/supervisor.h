@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "master/context.h"
@@ -32,6 +33,9 @@ class Supervisor {
   static void OnSighup(evutil_socket_t, short, void*);
   static void OnSigterm(evutil_socket_t, short, void*);
   static void OnGraceEnd(evutil_socket_t, short, void*);
+  static void OnSettle(evutil_socket_t, short, void*);
+  void Settle();
+  void RetirePool(Pool& pool, bool stop_now, bool remove_socket);
   void Reap();
   void Reload();
   void BeginStop(int sig);
@@ -40,6 +44,11 @@ class Supervisor {
   MasterContext& ctx_;
   ArgvOptions argv_opts_;
   std::map<std::string, std::unique_ptr<Pool>> pools_;
+  // Reload: new pools on probation, keyed like pools_; the old pool of
+  // the same key keeps serving until its successor is proven.
+  std::map<std::string, std::unique_ptr<Pool>> probation_;
+  std::set<std::string> proven_;  // probation keys to commit (Settle)
+  EventPtr settle_ev_;
   std::map<pid_t, std::string> retired_;  // pid -> path, old generations
   std::vector<EventPtr> signal_events_;
   EventPtr grace_timer_;

@@ -243,6 +243,7 @@ int RunServer(int argc, char** argv, const ServerSpec& spec) {
   log::Open(c.Str("syslog_name"), spec.program, facility);  // LOG_NDELAY: before chroot
 
   if (const char* g = getenv(master_proto::kGenerationEnv)) s.generation = static_cast<unsigned>(strtoul(g, nullptr, 8));
+  if (const char* r = getenv(master_proto::kReadyEnv)) s.report_ready = strcmp(r, "1") == 0;
   if (s.mode == Mode::kMaster) {
     if (spec.limit == ProcessLimit::kOne && !s.opts.limit_one)
       log::Fatal("service %s requires a process limit of 1", s.opts.service_name.c_str());
@@ -304,6 +305,7 @@ int RunServer(int argc, char** argv, const ServerSpec& spec) {
   } else {
     ArmListeners(s);
   }
+  if (s.mode == Mode::kMaster && s.report_ready) Notify(s, master_proto::kStatReady);
   if (s.max_idle > 0) {
     s.idle_timer.reset(evtimer_new(s.base.get(), OnIdle, &s));
     ArmIdle(s);

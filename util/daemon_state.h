@@ -32,6 +32,7 @@ struct ServerState {
   std::optional<config::Config> cfg;
   Mode mode = Mode::kMaster;
   unsigned generation = 0;
+  bool report_ready = false;  // our master asked for a READY status record
   Server* server = nullptr;
   std::weak_ptr<ServerState> self;  // for Leases
 

@@ -23,11 +23,20 @@
  *	generation. A child starts counted as AVAIL; a TAKEN -> AVAIL
  *	transition is one completed use.
  *
- *	Environment: GENERATION (octal, as master writes it), MAIL_CONFIG.
+ *	pftls extension: avail 2 = READY, written once by a daemon whose
+ *	environment has PFTLS_READY_STATUS=1, after its jail and before
+ *	its first accept (configuration, keys and certificates loaded). Only
+ *	our master sets that variable (it uses READY to keep the processes of
+ *	the previous configuration serving until a process of the new one
+ *	has started, see master(8)); Postfix's master(8) never sets it and
+ *	so never sees the record.
+ *
+ *	Environment: GENERATION (octal, as master writes it), MAIL_CONFIG,
+ *	PFTLS_READY_STATUS.
  *	A wake-up is a connection on which master writes the single byte
  *	kWakeupByte and closes.
  * SECURITY
- *	DecodeStatus() accepts only avail 0 or 1; master additionally checks
+ *	DecodeStatus() accepts only avail 0, 1 or 2; master additionally checks
  *	that the pid is one of its children of that service.
  * DIAGNOSTICS
  *	WriteStatus() returns false with errno set when the write failed or
@@ -52,6 +61,8 @@ inline constexpr int kListenFd = 6;
 
 inline constexpr int kStatTaken = 0;
 inline constexpr int kStatAvail = 1;
+inline constexpr int kStatReady = 2;  // pftls: started, before the first accept
+inline constexpr const char* kReadyEnv = "PFTLS_READY_STATUS";
 inline constexpr char kWakeupByte = 'W';
 inline constexpr const char* kGenerationEnv = "GENERATION";
 
@@ -73,7 +84,7 @@ inline std::optional<StatusRecord> DecodeStatus(std::string_view bytes) {
   if (bytes.size() != sizeof(StatusRecord)) return std::nullopt;
   StatusRecord rec;
   std::memcpy(&rec, bytes.data(), sizeof(rec));
-  if (rec.avail != kStatTaken && rec.avail != kStatAvail) return std::nullopt;
+  if (rec.avail != kStatTaken && rec.avail != kStatAvail && rec.avail != kStatReady) return std::nullopt;
   return rec;
 }
 

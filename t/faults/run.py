@@ -48,7 +48,7 @@ def main():
         print("check-faults: SKIPPED (needs root: master binds and drops to pftls)")
         return 0
     want = set(int(a) for a in sys.argv[1:])
-    failed = 0
+    failed = []
     sysm = lib.System(BASE_PORT)
     try:
         sysm.start()
@@ -60,15 +60,16 @@ def main():
                 fig = run_case(n, name, body, sysm, allow)
                 print(f"case {n} {name}: ok {fig} ({time.monotonic() - t0:.1f}s)", flush=True)
             except Exception as e:  # noqa: BLE001 - any error fails the case, the suite goes on
-                failed += 1
-                print(f"case {n} {name}: FAILED {e}", flush=True)
+                failed.append(f"case {n} {name}: FAILED {e}")
+                print(failed[-1], flush=True)
                 if sysm.master is None or sysm.master.poll() is not None:
                     sysm.stop()
                     sysm.start()
     finally:
         if failed:
             print("--- master log tail\n" + sysm.logtext()[-3000:])
-        sysm.cleanup(KEEP or failed)
+            print("--- failed cases (repeated from above)\n" + "\n".join(failed), flush=True)
+        sysm.cleanup(KEEP or bool(failed))
     return 1 if failed else 0
 
 
