@@ -25,8 +25,19 @@ HandoffClient::HandoffClient(event_base* base, std::string socket_path, ipc::Tls
 HandoffClient::~HandoffClient() = default;
 
 void HandoffClient::Start() {
+  if (deadline_ == std::chrono::steady_clock::time_point{}) deadline_ = std::chrono::steady_clock::now() + timeout_;
   bool in_progress = false;
   auto fd = ipc::ConnectUnix(path_, &in_progress);
+  if (!fd && errno == EAGAIN && std::chrono::steady_clock::now() + kConnectRetry < deadline_) {
+    // tlsproxy's listen queue is full (a burst, or every process at its
+    // descriptor limit while master starts another): wait a little and
+    // try again within the hand-off deadline, as a TCP client would.
+    ev_.reset(evtimer_new(base_, OnRetry, this));
+    if (!ev_) return Fail("cannot create event");
+    timeval tv = ToTimeval(kConnectRetry);
+    evtimer_add(ev_.get(), &tv);
+    return;
+  }
   if (!fd) return Fail(fd.error());
   sock_ = std::move(*fd);
   state_ = in_progress ? State::kConnecting : State::kAnnounce;
@@ -41,6 +52,7 @@ void HandoffClient::ArmTimer() {
 }
 
 void HandoffClient::OnEvent(evutil_socket_t, short what, void* arg) { static_cast<HandoffClient*>(arg)->Step(what); }
+void HandoffClient::OnRetry(evutil_socket_t, short, void* arg) { static_cast<HandoffClient*>(arg)->Start(); }
 
 void HandoffClient::Step(short what) {
   if (what & EV_TIMEOUT) return Fail("timeout");

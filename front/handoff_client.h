@@ -44,6 +44,7 @@
 namespace pftls::front {
 
 inline constexpr std::chrono::seconds kHandoffTimeout{10};
+inline constexpr std::chrono::milliseconds kConnectRetry{50};  // full tlsproxy listen queue
 
 struct HandoffResult {
   bool ready = false;
@@ -67,6 +68,7 @@ class HandoffClient {
  private:
   enum class State { kConnecting, kAnnounce, kStatus, kDone };
   static void OnEvent(evutil_socket_t, short what, void* arg);
+  static void OnRetry(evutil_socket_t, short, void* arg);
   void Step(short what);
   void ReadRecord();
   void Fail(const std::string& why);
@@ -79,6 +81,7 @@ class HandoffClient {
   int client_fd_;
   DoneFn done_;
   std::chrono::milliseconds timeout_;
+  std::chrono::steady_clock::time_point deadline_{};
   UniqueFd sock_;
   EventPtr ev_;
   State state_ = State::kConnecting;

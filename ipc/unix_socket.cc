@@ -77,8 +77,10 @@ Result<UniqueFd> ConnectUnix(const std::string& path, bool* in_progress) {
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) {
     if (errno != EINPROGRESS) {
+      const int saved = errno;
       Error e = Errno("connect to", path);
-      if (R().on && (errno == ENOENT || errno == ECONNREFUSED || errno == EAGAIN)) R().fds.push_back(std::move(fd));
+      if (R().on && (saved == ENOENT || saved == ECONNREFUSED || saved == EAGAIN)) R().fds.push_back(std::move(fd));
+      errno = saved;  // callers tell a full backlog (EAGAIN) from the rest
       return e;
     }
     *in_progress = true;

@@ -142,8 +142,8 @@ void Supervisor::Settle() {
       pools_[it->first] = std::move(it->second);
       it = probation_.erase(it);
     } else if (fresh.ProbeFailed()) {
-      log::Error("reload: service %s: the new %s %s before it was ready -- the processes of the previous "
-                 "configuration keep serving; correct the configuration and reload",
+      log::Error("reload: service %s: new process %s failed before it was ready (%s) -- the processes of the "
+                 "previous configuration keep serving; correct the configuration and reload",
                  fresh.cfg().name.c_str(), fresh.cfg().path.c_str(), fresh.ProbeFailure().c_str());
       RetirePool(fresh, true, false);
       it = probation_.erase(it);

@@ -1,9 +1,12 @@
 // proxy/handoff.cc - see proxy/handoff.h.
 #include "proxy/handoff.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 
 #include "ipc/attr0.h"
 #include "ipc/fdpass.h"
@@ -43,12 +46,32 @@ class HandoffServer::Conn {
   UniqueFd ReleaseFd() {
     ev_.reset();
     timer_.reset();
+    retry_.reset();
     state_ = State::kDone;
     return std::move(fd_);
   }
 
  private:
   static void OnRead(evutil_socket_t, short, void* arg) { static_cast<Conn*>(arg)->Readable(); }
+  static void OnRetry(evutil_socket_t, short, void* arg) {
+    auto* c = static_cast<Conn*>(arg);
+    if (c->state_ == State::kFd) event_add(c->ev_.get(), nullptr);
+  }
+
+  // WaitForSlot - stop watching the socket (level-triggered: no spin) and
+  // look again in 50 ms; the conn's timer still bounds the wait.
+  void WaitForSlot() {
+    event_del(ev_.get());
+    if (!retry_) retry_.reset(evtimer_new(owner_->base_, OnRetry, this));
+    timeval tv{0, 50 * 1000};
+    if (retry_) evtimer_add(retry_.get(), &tv);
+    time_t now = time(nullptr);
+    if (now - owner_->limit_warned_ >= 10) {
+      owner_->limit_warned_ = now;
+      log::Warn("descriptor limit reached: the client socket from %s waits until a session ends",
+                req_.remote_endpoint.c_str());
+    }
+  }
   static void OnTimeout(evutil_socket_t, short, void* arg) {
     auto* c = static_cast<Conn*>(arg);
     const char* what = c->state_ == State::kRequest ? "request" : c->state_ == State::kFd ? "file descriptor" : "hang-up";
@@ -83,6 +106,7 @@ class HandoffServer::Conn {
     if (connect_logged_) log::Info("DISCONNECT %s", req_.remote_endpoint.c_str());
     ev_.reset();
     timer_.reset();
+    retry_.reset();
     fd_.reset();
     state_ = State::kDone;
     owner_->Retire(this);
@@ -150,7 +174,12 @@ class HandoffServer::Conn {
   }
 
   void ReadFd() {
+    // The client socket arrives with the message; without a free slot the
+    // kernel drops it (MSG_CTRUNC) and the client with it. At the limit
+    // the message stays queued and we retry when a session may have ended.
+    if (!owner_->FreeSlot(fd_.get())) return WaitForSlot();
     auto got = ipc::RecvFd(fd_.get());
+    owner_->RefillSpare();
     if (!got) {
       log::Warn("cannot receive file descriptor from %s: %s", req_.remote_endpoint.c_str(), got.error().c_str());
       return Drop();
@@ -162,7 +191,7 @@ class HandoffServer::Conn {
 
   HandoffServer* owner_;
   UniqueFd fd_;
-  EventPtr ev_, timer_;
+  EventPtr ev_, timer_, retry_;
   State state_ = State::kRequest;
   ipc::Attr0Parser parser_;
   ipc::TlsproxyRequest req_;
@@ -175,6 +204,22 @@ HandoffServer::HandoffServer(event_base* base, HandoffEnv env) : base_(base), en
 }
 
 HandoffServer::~HandoffServer() = default;
+
+bool HandoffServer::FreeSlot(int any_fd) {
+  if (spare_) {
+    spare_.reset();
+    return true;
+  }
+  UniqueFd probe(fcntl(any_fd, F_DUPFD_CLOEXEC, 0));
+  return probe.valid();  // closed again at once: the slot it found is free
+}
+
+void HandoffServer::RefillSpare() {
+  // A copy of standard input (/dev/null under master), never of a
+  // connection: a held copy would keep that connection open after its
+  // owner closed it. Without one, FreeSlot() probes instead.
+  if (!spare_) spare_.reset(fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0));
+}
 
 void HandoffServer::Accept(UniqueFd fd, daemon::Lease lease) {
   auto conn = std::make_unique<Conn>(this, std::move(fd), std::move(lease));

@@ -81,6 +81,11 @@ class HandoffServer {
   class Conn;
   friend class Conn;
   void StartSession(Conn* conn, UniqueFd plaintext, UniqueFd ciphertext);
+  // FreeSlot - room for one more descriptor (a received client socket):
+  // gives up the spare, or checks that a slot is free; false at the limit.
+  bool FreeSlot(int any_fd);
+  // RefillSpare - hold one descriptor in reserve again.
+  void RefillSpare();
   void Retire(Conn* conn);
   void Retire(TlsSession* session);
   static void Reap(evutil_socket_t, short, void* arg);
@@ -96,6 +101,8 @@ class HandoffServer {
   std::vector<std::unique_ptr<Conn>> dead_conns_;
   std::vector<Live> dead_sessions_;
   EventPtr reaper_;
+  UniqueFd spare_;        // one descriptor kept free for a client socket
+  time_t limit_warned_ = 0;
 };
 
 }  // namespace pftls::proxy

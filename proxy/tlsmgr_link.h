@@ -24,8 +24,8 @@
  *	unknown, the handshake pauses while the key is fetched by name; when
  *	it offers a TLS <= 1.2 session id and the cache is enabled, it
  *	pauses while the session is looked up. Every request has a deadline
- *	of at most one second; a failure or timeout opens a breaker for a
- *	few seconds during which no handshake consults tlsmgr at all, so a
+ *	of at most one second; a failure or timeout opens a breaker for two
+ *	seconds during which no handshake consults tlsmgr at all, so a
  *	stopped or dead tlsmgr costs resumption, never a failed or hung
  *	handshake. New sessions are stored with `update` and stale ones
  *	removed with `delete`, without waiting for the answer.
@@ -59,7 +59,7 @@ namespace pftls::proxy {
 struct LinkOptions {
   std::string socket_path = "private/tlsmgr";
   std::chrono::milliseconds deadline{1000};
-  std::chrono::seconds breaker{5};
+  std::chrono::seconds breaker{2};  // recovery after an outage: <= breaker + deadline
   int seed_bytes = 32;
   long cache_timeout = 3600;  // T, already sanitised
 };

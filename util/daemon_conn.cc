@@ -51,12 +51,23 @@ void HandOff(ServerState& s, UniqueFd fd) {
 
 constexpr int kAcceptBackoffMs = 250;
 
+// PauseAccepting - out of descriptors or memory. An event server also
+// reports itself TAKEN while paused, so master starts another process
+// for the clients queued meanwhile (instead of leaving them to this one).
 void PauseAccepting(ServerState& s) {
   for (EventPtr& ev : s.listen_events) event_del(ev.get());
+  if (s.spec.flavour == Flavour::kEvent && !s.paused_taken) {
+    s.paused_taken = true;
+    Notify(s, master_proto::kStatTaken);
+  }
   if (!s.accept_backoff) {
     s.accept_backoff.reset(evtimer_new(s.base.get(), [](evutil_socket_t, short, void* arg) {
       auto* st = static_cast<ServerState*>(arg);
       if (!st->accepting) return;
+      if (st->paused_taken) {
+        st->paused_taken = false;
+        Notify(*st, master_proto::kStatAvail);
+      }
       for (EventPtr& ev : st->listen_events) event_add(ev.get(), nullptr);
     }, &s));
   }

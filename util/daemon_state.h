@@ -39,6 +39,7 @@ struct ServerState {
   std::vector<UniqueFd> listen_fds;
   std::vector<EventPtr> listen_events;
   EventPtr accept_backoff;        // re-enables listeners after EMFILE & co.
+  bool paused_taken = false;      // reported TAKEN while accepting is paused
   time_t accept_warned = 0;       // last "accept: ... pausing" warning
   EventPtr status_event;
   std::vector<EventPtr> signal_events;

@@ -40,6 +40,26 @@ def served_within(sysm, seconds):
     raise CaseFailed(f"no fresh client served within {seconds}s: {last}")
 
 
+def fd_kinds(pid):
+    """What a process holds: counts of its descriptors by kind and, for
+    sockets, by TCP state (ss), for the failure message."""
+    import collections
+    import subprocess
+    kinds = collections.Counter()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                kinds[os.readlink(f"/proc/{pid}/fd/{fd}").split(":")[0]] += 1
+            except OSError:
+                pass
+    except OSError:
+        return "gone"
+    ss = subprocess.run(["ss", "-tanpH"], capture_output=True, text=True).stdout
+    states = collections.Counter(x.split()[0] for x in ss.splitlines() if f"pid={pid}," in x)
+    return " ".join(f"{k}={v}" for k, v in sorted(kinds.items())) + "; tcp " + \
+        " ".join(f"{k}={v}" for k, v in sorted(states.items()))
+
+
 def fds_settle(sysm, before, timeout=5):
     """Wait until every surviving PID of `before` is back at or below its fd
     count; returns (sum before, sum after)."""
@@ -58,7 +78,8 @@ def fds_settle(sysm, before, timeout=5):
         worse = [p for p in common if now[p] > allowed[p]]
         if not worse or time.monotonic() > end:
             b, a = sum(before[p] for p in common), sum(now[p] for p in common)
-            check(not worse, "fd leak: " + ", ".join(f"{lib.comm(p)}[{p}] {before[p]}->{now[p]}" for p in worse))
+            check(not worse, "fd leak: " + ", ".join(f"{lib.comm(p)}[{p}] {before[p]}->{now[p]} ({fd_kinds(p)})"
+                                                     for p in worse))
             return b, f"{a} after {time.monotonic() - t0:.1f}s"
         time.sleep(0.2)
 
