@@ -86,7 +86,13 @@ TEST(MasterProto, StatusRecordLayout) {
   EXPECT_EQ(rec->pid, 4242);
   EXPECT_EQ(rec->generation, 017u);
   EXPECT_EQ(rec->avail, master_proto::kStatAvail);
-  avail = 2;
+  avail = master_proto::kStatReady;  // pftls extension
+  memcpy(raw + 8, &avail, 4);
+  EXPECT_TRUE(master_proto::DecodeStatus(std::string_view(reinterpret_cast<char*>(raw), 12)).has_value());
+  avail = 3;
+  memcpy(raw + 8, &avail, 4);
+  EXPECT_FALSE(master_proto::DecodeStatus(std::string_view(reinterpret_cast<char*>(raw), 12)).has_value());
+  avail = -1;
   memcpy(raw + 8, &avail, 4);
   EXPECT_FALSE(master_proto::DecodeStatus(std::string_view(reinterpret_cast<char*>(raw), 12)).has_value());
   EXPECT_FALSE(master_proto::DecodeStatus(std::string_view(reinterpret_cast<char*>(raw), 11)).has_value());
