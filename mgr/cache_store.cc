@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -238,6 +239,7 @@ Status CacheStore::OpenFresh() {
   db_ = std::move(db);
   dev_ = st.st_dev;
   ino_ = st.st_ino;
+  known_size_ = st.st_size;
   next_check_ = std::chrono::steady_clock::now() + opts_.check_interval;
   entries_ = 0;
   return Status::Ok();
@@ -283,7 +285,14 @@ const char* CacheStore::FileDamage() {
   if (app != kApplicationId) return "file overwritten: foreign database";
   uint32_t page = (uint32_t{h[16]} << 8) | h[17];
   if (page == 1) page = 65536;
-  if (page < 512 || st.st_size % page != 0) return "file truncated";
+  if (page < 512 || st.st_size % page != 0 || st.st_size < known_size_) return "file truncated";
+  // The header's database size in pages (offset 28) is valid when the
+  // version-valid-for number (92) equals the change counter (24); a file
+  // shorter than that lost pages (truncated in place to a page multiple).
+  auto be32 = [&h](int off) {
+    return (uint32_t{h[off]} << 24) | (uint32_t{h[off + 1]} << 16) | (uint32_t{h[off + 2]} << 8) | h[off + 3];
+  };
+  if (be32(92) == be32(24) && static_cast<uint64_t>(st.st_size) < uint64_t{be32(28)} * page) return "file truncated";
   struct stat now;
   if (::stat(opts_.path.c_str(), &now) == 0 && (now.st_dev != dev_ || now.st_ino != ino_))
     return "file replaced";
@@ -404,11 +413,25 @@ int CacheStore::Update(std::string_view id, std::span<const uint8_t> session, in
   return ipc::kStatOk;
 }
 
+// FileSize - the cache file's size now (-1: cannot tell).
+off_t CacheStore::FileSize() const {
+  struct stat st;
+  return check_fd_ && ::fstat(check_fd_.get(), &st) == 0 ? st.st_size : -1;
+}
+
 bool CacheStore::Commit() {
   if (!txn_open_ || !db_) return true;
+  // Cut in place behind our back (SQLite would write the dirty pages back
+  // over a hole and never notice): look before every commit.
+  if (off_t size = FileSize(); size >= 0 && size < known_size_) {
+    Rollback();
+    Heal("file truncated");
+    return false;
+  }
   int rc = RunStmt(commit_);
   if (rc == SQLITE_DONE) {
     txn_open_ = false;
+    known_size_ = std::max<off_t>(FileSize(), 0);
     return true;
   }
   Rollback();
@@ -421,6 +444,7 @@ void CacheStore::Rollback() {
   if (db_) RunStmt(rollback_);
   txn_open_ = false;
   entries_ = entries_at_begin_;
+  known_size_ = std::max<off_t>(FileSize(), 0);  // a rollback may shrink the file
 }
 
 int CacheStore::Delete(std::string_view id) {

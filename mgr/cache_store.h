@@ -186,6 +186,7 @@ class CacheStore {
   // Commit - end the open write transaction, if any; false when the
   // commit failed (the batch is lost, logged, and the store may heal).
   bool Commit();
+  off_t FileSize() const;
 
   int64_t entries() const { return entries_; }
   const CacheStats& stats() const { return stats_; }
@@ -227,6 +228,7 @@ class CacheStore {
   std::chrono::steady_clock::time_point next_check_{};
   dev_t dev_ = 0;
   ino_t ino_ = 0;
+  off_t known_size_ = 0;  // file size after our last commit: it never shrinks by itself
   CacheStats stats_;
 };
 

@@ -6,7 +6,7 @@
 #               (t/faults/run.py; root).
 
 .PHONY: check-faults
-check-faults: $(BUILD)/bin/master $(BUILD)/bin/smtpfront $(BUILD)/bin/tlsproxy $(BUILD)/bin/tlsmgr
+check-faults: $(BUILD)/bin/master $(BUILD)/bin/smtpfront $(BUILD)/bin/tlsfront $(BUILD)/bin/tlsproxy $(BUILD)/bin/tlsmgr
 	python3 t/faults/run.py
 
 CHECK_STEPS += check-faults

@@ -96,8 +96,10 @@ class System:
     def __init__(self, base_port, extra_main="", extra_services=""):
         self.work = tempfile.mkdtemp(prefix="pftls-faults-")
         self.port_st, self.port_wr, self.port_sink = base_port, base_port + 1, base_port + 2
+        # tlsfront (implicit TLS, any protocol) in front of an echo backend
+        self.port_tf, self.port_echo = base_port + 5, base_port + 6
         self.extra_main, self.extra_services = extra_main, extra_services
-        self.master = self.sink = None
+        self.master = self.sink = self.echo = None
         self.key, self.crt = make_cert(self.work, "server")
         atexit.register(self.stop)
 
@@ -136,6 +138,7 @@ smtpd_tls_session_cache_database = sqlite:{self.cache_path()}
 tlsproxy unix - - y - 0 tlsproxy
 127.0.0.1:{self.port_st} inet n - y - 1 smtpfront
 127.0.0.1:{self.port_wr} inet n - y - 1 smtpfront -o smtpfront_tls_wrappermode=yes
+127.0.0.1:{self.port_tf} inet n - y - 1 tlsfront -o tlsfront_relay=inet:127.0.0.1:{self.port_echo}
 {self.extra_services}""")
 
     def set_cert(self, key, crt):
@@ -152,12 +155,17 @@ tlsproxy unix - - y - 0 tlsproxy
                                       "--spool", os.path.join(self.work, "spool")],
                                      stdout=self.sinklog, stderr=self.sinklog, start_new_session=True)
         wait_port(self.port_sink, self.sink)
+        self.echo = subprocess.Popen([sys.executable, os.path.join(TOP, "t/tools/echo_server.py"),
+                                      "--listen", f"127.0.0.1:{self.port_echo}"],
+                                     stdout=self.sinklog, stderr=self.sinklog, start_new_session=True)
+        wait_port(self.port_echo, self.echo)
         self.log = open(self.logpath(), "ab")
         self.master = subprocess.Popen([os.path.join(BIN, "master"), "-c", os.path.join(self.work, "etc"), "-d"],
                                        stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
                                        start_new_session=True, cwd=self.work)
         wait_port(self.port_st, self.master)
         wait_port(self.port_wr, self.master)
+        wait_port(self.port_tf, self.master)
 
     def cache_path(self):
         # inside the jail (queue_directory), so tlsmgr can recreate it at run time
@@ -187,7 +195,7 @@ tlsproxy unix - - y - 0 tlsproxy
         return sorted(f for f in os.listdir(spool) if f.endswith(".json"))
 
     def stop(self):
-        for proc in (self.master, self.sink):
+        for proc in (self.master, self.sink, self.echo):
             if proc is None or proc.poll() is not None:
                 continue
             kids = children(proc.pid)
@@ -210,7 +218,7 @@ tlsproxy unix - - y - 0 tlsproxy
             except ProcessLookupError:
                 pass
             proc.wait(timeout=5)
-        self.master = self.sink = None
+        self.master = self.sink = self.echo = None
 
     def cleanup(self, keep):
         self.stop()

@@ -65,6 +65,15 @@ def main():
                 if sysm.master is None or sysm.master.poll() is not None:
                     sysm.stop()
                     sysm.start()
+        # The suite kills with SIGKILL only: any other death by a signal
+        # (SIGSYS from the sandbox, SIGSEGV, SIGABRT) is a defect it found.
+        deaths = [x for x in sysm.logtext().splitlines()
+                  if "killed by signal" in x and not x.rstrip().endswith("killed by signal 9")]
+        if deaths:
+            failed.append(f"case - deaths: FAILED {len(deaths)} process(es) died of a signal: {deaths[:3]}")
+            print(failed[-1], flush=True)
+        else:
+            print("case - deaths: ok no process died of a signal the suite did not send", flush=True)
     finally:
         if failed:
             print("--- master log tail\n" + sysm.logtext()[-3000:])

@@ -293,6 +293,25 @@ TEST(CacheStore, FileTruncatedToZeroUnderOpenStoreHealsOnUpdate) {
   EXPECT_EQ(st->Lookup("b", 1000, &out), CacheStore::Found::kFound);
 }
 
+TEST(CacheStore, FileTruncatedInPlaceToAPageMultipleIsNoticed) {
+  TempDir d;
+  std::string path = d / "c.sqlite";
+  auto st = MustOpen(path);
+  // Enough sessions for several pages, then cut the file to its first two
+  // pages: the size is still a page multiple, the header says more.
+  for (int i = 0; i < 200; ++i) ASSERT_EQ(st->Update("id" + std::to_string(i), Bytes(std::string(500, 'x')), 1000), ipc::kStatOk);
+  struct stat sb;
+  ASSERT_EQ(::stat(path.c_str(), &sb), 0);
+  ASSERT_GT(sb.st_size, 8 * 4096);
+  ASSERT_EQ(::truncate(path.c_str(), 2 * 4096), 0);
+  LogCapture cap;
+  SecretBytes out;
+  st->Lookup("id1", 1000, &out);
+  EXPECT_EQ(cap.Count(log::Level::kWarning, "file truncated"), 1u) << "in-place truncation to a page multiple went unnoticed";
+  EXPECT_EQ(st->Update("after", Bytes("v"), 1000), ipc::kStatOk);
+  EXPECT_EQ(st->Lookup("after", 1000, &out), CacheStore::Found::kFound);
+}
+
 TEST(CacheStore, FileRemovedUnderOpenStoreKeepsServing) {
   TempDir d;
   std::string path = d / "c.sqlite";
