@@ -40,6 +40,13 @@ def served_within(sysm, seconds):
     raise CaseFailed(f"no fresh client served within {seconds}s: {last}")
 
 
+def tcp_states(pid):
+    """The state of each TCP socket pid holds (ss)."""
+    import subprocess
+    ss = subprocess.run(["ss", "-tanpH"], capture_output=True, text=True).stdout
+    return [x.split()[0] for x in ss.splitlines() if f"pid={pid}," in x]
+
+
 def fd_kinds(pid):
     """What a process holds: counts of its descriptors by kind and, for
     sockets, by TCP state (ss), for the failure message."""
@@ -54,8 +61,7 @@ def fd_kinds(pid):
                 pass
     except OSError:
         return "gone"
-    ss = subprocess.run(["ss", "-tanpH"], capture_output=True, text=True).stdout
-    states = collections.Counter(x.split()[0] for x in ss.splitlines() if f"pid={pid}," in x)
+    states = collections.Counter(tcp_states(pid))
     return " ".join(f"{k}={v}" for k, v in sorted(kinds.items())) + "; tcp " + \
         " ".join(f"{k}={v}" for k, v in sorted(states.items()))
 
