@@ -47,7 +47,7 @@ void Lease::Release() {
 // is gone, which the status event reports as well.
 void Notify(ServerState& s, int avail) {
   if (!s.status_ok) return;
-  master_proto::StatusRecord rec{static_cast<int>(getpid()), s.generation, avail};
+  master_proto::StatusRecord rec{static_cast<int>(log::Pid()), s.generation, avail};
   if (!master_proto::WriteStatus(master_proto::kStatusFd, rec)) {
     if (log::Verbose()) log::Info("status write: %s", strerror(errno));
     s.status_ok = false;
