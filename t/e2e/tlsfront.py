@@ -448,6 +448,21 @@ def run(t):
     want = ("PROXY TCP4 127.0.0.1 127.0.0.1 %d %d\r\n" % (cport, P_V1)).encode()
     ok(line == want and payload == b"hello-v1", "PROXY v1: %r" % want, (line, payload))
 
+    # 5b. TLS 1.3: a resumed handshake issues a fresh ticket (each ticket is
+    # used once), so every reconnection resumes.
+    ctx13 = client_ctx()
+    ctx13.minimum_version = ssl.TLSVersion.TLSv1_3
+    sess, reused = None, []
+    for i in range(4):
+        with socket.create_connection(("127.0.0.1", P_HTTP), timeout=30) as raw13:
+            with ctx13.wrap_socket(raw13, server_hostname="localhost", session=sess) as s13:
+                s13.sendall(b"GET /index.html HTTP/1.0\r\n\r\n")
+                while s13.recv(65536):
+                    pass
+                reused.append(s13.session_reused)
+                sess = s13.session
+    ok(reused == [False, True, True, True], "TLS 1.3: each resumed handshake brings a new ticket", reused)
+
     # 6. Backend down: the client is closed, one log line.
     raw, s = tls_connect(P_DEAD)
     try:
