@@ -52,10 +52,13 @@
  *	TAKEN before and AVAIL after each request.
  *
  *	Retirement (spec.retire): exit after max_idle seconds without a
- *	connection; exit the first time no connection is left once
- *	max_use connections were accepted (accepting goes on until then, as
- *	in Postfix); event servers also stop accepting after
- *	max_idle x max_use seconds (18000 when that is 0).
+ *	connection. Multi servers exit the first time no connection is left
+ *	once max_use connections were accepted (accepting goes on until
+ *	then, as in Postfix). Event servers, like Postfix 3.4+ event
+ *	servers, retire by time only: they stop accepting after
+ *	max_idle x max_use seconds (18000 when that is 0) and exit once
+ *	idle; a connection count would restart a busy pool many times a
+ *	second.
  *
  *	Draining: when fd 5 reports EOF or an error (master exited or
  *	reloaded) the process stops accepting, calls spec.on_drain, and
