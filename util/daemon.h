@@ -45,8 +45,9 @@
  *
  *	Flavours. kEvent ("event server", tlsproxy, front ends): one process,
  *	many connections; TAKEN is written before and AVAIL after each
- *	accept+on_accept (not with -l, a process limit of 1: master could
- *	not start another), so the process looks available almost always; the
+ *	accept+on_accept (with -l, a process limit of 1, only around the
+ *	first: master could not start another), so the process looks
+ *	available almost always; the
  *	role owns the connection and the Lease that counts it. kMulti
  *	("multi server", tlsmgr): the skeleton owns the connections, calls
  *	on_connect once, then on_request each time one is readable, with

@@ -75,8 +75,11 @@ void OnAcceptable(evutil_socket_t lfd, short, void* arg) {
   // status write costing CPU per connection).
   // A service with a process limit of 1 (-l) cannot grow: master has no
   // use for the per-connection TAKEN/AVAIL pair, which costs two writes
-  // and a master wake-up per client (the retirement TAKEN still goes).
-  const bool event_flavour = s->spec.flavour == Flavour::kEvent && !s->opts.limit_one;
+  // and a master wake-up per client. Only the first client's pair goes,
+  // so that master counts a completed use (a later crash is then not a
+  // "bad command startup"); the retirement TAKEN still goes.
+  const bool event_flavour =
+      s->spec.flavour == Flavour::kEvent && (!s->opts.limit_one || s->use_count == 0);
   UniqueFd fd(accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
   if (!fd) {
     int err = errno;
