@@ -41,7 +41,12 @@ def per_pid(root):
                 s = f.read()
             comm = s[s.index("(") + 1:s.rindex(")")]
             rest = s[s.rindex(")") + 2:].split()
-            out[pid] = (comm, int(rest[11]) + int(rest[12]), int(rest[13]) + int(rest[14]))
+            cs = 0
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                        cs += int(line.split()[1])
+            out[pid] = (comm, int(rest[11]) + int(rest[12]), int(rest[13]) + int(rest[14]), cs)
         except (OSError, ValueError):
             pass
     return out
@@ -87,7 +92,7 @@ def main():
         side = None
         if a.s:
             cmd = a.s.replace("{pids}", ",".join(str(p) for p in before))
-            for pid, (comm, _, _) in before.items():
+            for pid, (comm, *_) in before.items():
                 cmd = cmd.replace("{pid_%s}" % comm, str(pid))
             side = subprocess.Popen(cmd, shell=True)
             time.sleep(1.0)
@@ -107,16 +112,18 @@ def main():
         total = (g1 - g0) if g0 is not None else (p1 - p0)
         print(f"server CPU per session: {total * 1e6 / n:.0f} us (cgroup), /proc tree {(p1 - p0) * 1e6 / n:.0f} us")
         roles = {}
-        for pid, (comm, t1, c1) in after.items():
-            t0, c0 = before.get(pid, (comm, 0, 0))[1:]
-            d = roles.setdefault(comm, [0, 0, 0])
+        for pid, (comm, t1, c1, s1) in after.items():
+            t0, c0, s0 = before.get(pid, (comm, 0, 0, 0))[1:]
+            d = roles.setdefault(comm, [0, 0, 0, 0])
             d[0] += t1 - t0
             d[1] += c1 - c0
             d[2] += 1
+            d[3] += s1 - s0
         exited = [p for p in before if p not in after]
-        for comm, (t, c, cnt) in sorted(roles.items(), key=lambda x: -x[1][0]):
+        for comm, (t, c, cnt, cs) in sorted(roles.items(), key=lambda x: -x[1][0]):
             print(f"  {comm:12s} procs={cnt:3d} self {t * 1e6 / procstat.CLK_TCK / n:6.0f} us/session"
-                  f"  reaped children {c * 1e6 / procstat.CLK_TCK / n:6.0f} us/session")
+                  f"  reaped children {c * 1e6 / procstat.CLK_TCK / n:6.0f} us/session"
+                  f"  context switches {cs / n:5.1f}/session")
         print(f"  processes exited during the run: {len(exited)}")
     finally:
         if peer:
