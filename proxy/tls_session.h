@@ -77,7 +77,10 @@ namespace pftls::proxy {
 
 class TlsSession;
 
-inline constexpr size_t kRelayBufferSize = 16 * 1024 + 512;
+// A multiple of the TLS record size: a full buffer becomes whole 16 KiB
+// records (16 KiB + 512 made one full and one 512-byte record per fill).
+// Storage exists only while a buffer holds data (idle sessions: none).
+inline constexpr size_t kRelayBufferSize = 64 * 1024;
 inline constexpr int kSessionTimeoutSlack = 10;  // seconds added to the session timeout
 
 struct SessionParams {
