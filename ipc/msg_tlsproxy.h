@@ -31,7 +31,8 @@
  *	context list the exchange goes on:
  *
  *	    client: the backend socket, by SCM_RIGHTS (one NUL byte, as the
- *	            client socket); anything the client wants the backend
+ *	            client socket; a SOCK_STREAM socket, anything else ends
+ *	            the session); anything the client wants the backend
  *	            to see first (a PROXY header) is already written to it
  *	    server: relays TLS <-> backend itself; decrypted client bytes
  *	            that arrive before the backend socket are held, at most

@@ -508,6 +508,10 @@ void TlsSession::ControlReadable() {
 }
 
 bool TlsSession::AttachBackend(UniqueFd backend) {
+  // Only a stream socket is a backend (not a file, not a pipe).
+  int type = 0;
+  socklen_t len = sizeof(type);
+  if (getsockopt(backend.get(), SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) return false;
   if (!SetNonBlocking(backend.get())) return false;
   plain_fd_ = std::move(backend);
   plain_rd_ev_.reset(event_new(base_, plain_fd_.get(), EV_READ | EV_PERSIST, OnPlainEvent, this));

@@ -257,6 +257,11 @@ int TlsmgrLink::NewSessionCb(SSL* ssl, SSL_SESSION* sess) {
   TlsmgrLink* link = FromCtx(SSL_get_SSL_CTX(ssl));
   TlsSession* s = TlsSession::FromSsl(ssl);
   if (!link || !s || !link->Available()) return 0;
+  // TLS 1.3 resumes only through the ticket (stateless, keys from tlsmgr);
+  // a server-side entry for its dummy session id would never be looked
+  // up (OnClientHello asks tlsmgr only for TLS <= 1.2 session ids), and
+  // storing it cost an update round trip per full handshake.
+  if (SSL_version(ssl) >= TLS1_3_VERSION) return 0;
   unsigned int len = 0;
   const unsigned char* sid = SSL_SESSION_get_id(sess, &len);
   if (len == 0) return 0;

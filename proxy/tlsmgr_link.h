@@ -31,7 +31,8 @@
  *	of at most one second; a failure or timeout opens a breaker for a
  *	few seconds during which no handshake consults tlsmgr at all, so a
  *	stopped or dead tlsmgr costs resumption, never a failed or hung
- *	handshake. New sessions are stored with `update` and stale ones
+ *	handshake. New TLS <= 1.2 sessions with a session id are stored with
+ *	`update` (TLS 1.3 sessions live in their tickets only) and stale ones
  *	removed with `delete`, without waiting for the answer.
  * SECURITY
  *	Replies are strictly decoded and validated (ipc/); session bytes are
