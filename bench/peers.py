@@ -245,6 +245,7 @@ smtpd_tls_security_level = may
 smtpd_tls_cert_file = {self.cert['crt']}
 smtpd_tls_key_file = {self.cert['key']}
 smtpd_tls_session_cache_database = btree:${{data_directory}}/smtpd_scache
+{getattr(self, "extra_main_cf", "")}
 """)
         services = f"""tlsmgr unix - - y 1000? 1 tlsmgr
 tlsproxy unix - - y - 0 tlsproxy
@@ -259,6 +260,8 @@ tlsproxy unix - - y - 0 tlsproxy
 """
             waits += [p_tf, p_tb]
             self.ports.update({"tlsfront": p_tf, "raw": p_tb})
+        chroot = getattr(self, "chroot", "y")  # bench/profile.py -C: "n", for perf's symbols
+        services = services.replace(" y - ", f" {chroot} - ").replace(" y 1000? ", f" {chroot} 1000? ")
         with open(os.path.join(self.work, "etc/master.cf"), "w") as f:
             f.write(services)
         self.spawn([os.path.join(TOP, "build/bin/master"), "-c", os.path.join(self.work, "etc"), "-d"], waits)

@@ -43,7 +43,24 @@ void HandoffClient::Start() {
   state_ = in_progress ? State::kConnecting : State::kAnnounce;
   ev_.reset(event_new(base_, sock_.get(), in_progress ? EV_WRITE : EV_READ, OnEvent, this));
   if (!ev_) return Fail("cannot create event");
+  if (!in_progress && !SendRequest()) return;
   ArmTimer();
+}
+
+// SendRequest - the request goes out at once, ahead of the announcement:
+// tlsproxy reads it after writing its own, so the announcement and the
+// status then arrive together (one wake-up on each side, not two).
+bool HandoffClient::SendRequest() {
+  auto req = request_.Encode();
+  if (!req) {
+    Fail(req.error());
+    return false;
+  }
+  if (send(sock_.get(), req->data(), req->size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req->size())) {
+    Fail(std::string("send request: ") + strerror(errno));
+    return false;
+  }
+  return true;
 }
 
 void HandoffClient::ArmTimer() {
@@ -63,6 +80,7 @@ void HandoffClient::Step(short what) {
       return Fail(std::string("connect: ") + strerror(err ? err : errno));
     state_ = State::kAnnounce;
     event_assign(ev_.get(), base_, sock_.get(), EV_READ, OnEvent, this);
+    if (!SendRequest()) return;
     ArmTimer();
     return;
   }
@@ -74,27 +92,28 @@ void HandoffClient::ReadRecord() {
   ssize_t n = read(sock_.get(), buf, sizeof(buf));
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return ArmTimer();
   if (n <= 0) return Fail(n == 0 ? "unexpected end of file" : strerror(errno));
-  auto used = parser_.Feed(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
-  if (!used) return Fail(used.error());
-  if (!parser_.done()) return ArmTimer();
-  if (*used != static_cast<size_t>(n)) return Fail("unexpected data from tlsproxy");
-  ipc::Record rec = parser_.Take();
-  if (state_ == State::kAnnounce) {
-    auto a = ipc::Announce::Decode(rec);
-    if (!a) return Fail(a.error());
-    if (Status v = a->Validate(ipc::kTlsproxyProtocol); !v) return Fail(v.error());
-    auto req = request_.Encode();
-    if (!req) return Fail(req.error());
-    if (send(sock_.get(), req->data(), req->size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req->size()))
-      return Fail(std::string("send request: ") + strerror(errno));
-    state_ = State::kStatus;
-    return ArmTimer();
+  std::span<const uint8_t> data(buf, static_cast<size_t>(n));
+  while (!data.empty()) {
+    auto used = parser_.Feed(data);
+    if (!used) return Fail(used.error());
+    data = data.subspan(*used);
+    if (!parser_.done()) return ArmTimer();
+    ipc::Record rec = parser_.Take();
+    if (state_ == State::kAnnounce) {
+      auto a = ipc::Announce::Decode(rec);
+      if (!a) return Fail(a.error());
+      if (Status v = a->Validate(ipc::kTlsproxyProtocol); !v) return Fail(v.error());
+      state_ = State::kStatus;
+      continue;  // the status may have come in the same read
+    }
+    if (!data.empty()) return Fail("unexpected data from tlsproxy");
+    auto st = ipc::TlsproxyStatus::Decode(rec);
+    if (!st) return Fail(st.error());
+    if (st->status != 1) return Fail("tlsproxy says TLS is not available");
+    if (Status s = ipc::SendFd(sock_.get(), client_fd_); !s) return Fail(s.error());
+    return Succeed();
   }
-  auto st = ipc::TlsproxyStatus::Decode(rec);
-  if (!st) return Fail(st.error());
-  if (st->status != 1) return Fail("tlsproxy says TLS is not available");
-  if (Status s = ipc::SendFd(sock_.get(), client_fd_); !s) return Fail(s.error());
-  Succeed();
+  ArmTimer();
 }
 
 void HandoffClient::Fail(const std::string& why) {

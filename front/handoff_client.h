@@ -10,8 +10,11 @@
  *	h->Start();
  * DESCRIPTION
  *	Spec §3.2 steps 1-5b, non-blocking on libevent: connect to the
- *	tlsproxy socket, verify "protocol=tlsproxy_protocol", send the
- *	request record (3.6-3.11 form, plus pftls_flags and pftls_alpn when set), read the
+ *	tlsproxy socket, send the request record (3.6-3.11 form, plus
+ *	pftls_flags and pftls_alpn when set) at once, without waiting for
+ *	the announcement (the server reads the request only after writing
+ *	it, so announcement and status then come in one read: one wake-up
+ *	less on each side), verify "protocol=tlsproxy_protocol", read the
  *	status, and when it is 1 pass the client socket with SCM_RIGHTS (one
  *	NUL byte; no acknowledgement follows). Each wait has a deadline
  *	(10 s, TLSPROXY_INIT_TIMEOUT). The callback runs exactly once:
@@ -71,6 +74,7 @@ class HandoffClient {
   static void OnRetry(evutil_socket_t, short, void* arg);
   void Step(short what);
   void ReadRecord();
+  bool SendRequest();
   void Fail(const std::string& why);
   void Succeed();
   void ArmTimer();

@@ -15,7 +15,11 @@
  *	optionally writes a PROXY protocol v1 or v2 header (client address
  *	and port; for v2 also the TLS version, cipher, signature and key
  *	exchange algorithms and the negotiated ALPN protocol, as hitch's
- *	write-proxy-v2), and relays bytes both ways. Half-close: the
+ *	write-proxy-v2). With tlsfront_direct_relay (the default) it then
+ *	hands the backend socket to tlsproxy, which relays TLS <-> backend
+ *	itself (no byte crosses tlsfront; ipc/msg_tlsproxy.h), and keeps
+ *	only the tlsproxy connection to learn the end and the byte counts;
+ *	otherwise it relays the plaintext stream itself. Half-close: the
  *	client's close_notify or EOF shuts down the backend's write side,
  *	the backend's EOF makes tlsproxy send close_notify; the session ends
  *	when both directions are done. One process serves many clients.
@@ -37,7 +41,8 @@
  *	(empty: no ALPN; e.g. h2,http/1.1), tlsfront_timeout (300s, idle),
  *	tlsfront_session_time_limit (0s: none), tlsfront_tls_timeout (60s,
  *	the TLS handshake), tlsfront_connection_limit (1000),
- *	tlsfront_client_connection_limit (0: none), tlsproxy_service_name.
+ *	tlsfront_client_connection_limit (0: none), tlsfront_direct_relay
+ *	(yes), tlsproxy_service_name.
  * SEE ALSO
  *	tlsproxy(8), smtpfront(8)
  *--*/
@@ -78,6 +83,7 @@ int main(int argc, char** argv) {
       if (Status v = probe.Validate(); !v) log::Fatal("tlsfront_tls_alpn: %s", v.error().c_str());
     }
     f.cfg.alpn = alpn;
+    f.cfg.direct_relay = cfg.Bool("tlsfront_direct_relay");
     f.cfg.tlsproxy_path = "private/" + cfg.Str("tlsproxy_service_name");
     f.cfg.serverid = s.service_name();
     f.cfg.idle_timeout = std::chrono::seconds(cfg.TimeSeconds("tlsfront_timeout"));

@@ -10,6 +10,7 @@
 
 #include "front/backend_addr.h"
 #include "front/proxy_protocol.h"
+#include "ipc/fdpass.h"
 #include "ipc/msg_context.h"
 #include "ipc/msg_tlsproxy.h"
 #include "util/log.h"
@@ -53,7 +54,7 @@ void TlsfrontSession::Start() {
   long session = std::max<long>(cfg_.idle_timeout.count(), cfg_.tls_timeout);
   req.session_timeout = static_cast<uint32_t>(std::min<long>(session, ipc::kMaxTlsproxyTimeout));
   req.serverid = cfg_.serverid;
-  req.pftls_flags = ipc::kPftlsHalfClose;
+  req.pftls_flags = ipc::kPftlsHalfClose | (cfg_.direct_relay ? ipc::kPftlsDirectRelay : 0);
   if (!cfg_.alpn.empty()) req.alpn = cfg_.alpn;
   handoff_ = std::make_unique<HandoffClient>(base_, cfg_.tlsproxy_path, std::move(req), client_.get(),
                                              [this](HandoffResult r) { HandoffDone(std::move(r)); });
@@ -108,6 +109,10 @@ void TlsfrontSession::ReadContext(short what) {
     return Finish("bad TLS context");
   }
   early_.assign(reinterpret_cast<const char*>(buf) + *used, static_cast<size_t>(n) - *used);
+  if (cfg_.direct_relay && !early_.empty()) {
+    log::Warn("unexpected data after the TLS context from tlsproxy for %s", endpoint_.c_str());
+    return Finish("bad TLS context");
+  }
   tls_version_ = std::move(ctx->cipher_protocol);
   tls_cipher_ = std::move(ctx->cipher_name);
   sig_alg_ = std::move(ctx->srvr_signature);
@@ -173,6 +178,7 @@ void TlsfrontSession::StartRelay() {
     p.alpn = alpn_;
     head = cfg_.proxy == ProxyHeader::kV1 ? ProxyV1Header(p) : ProxyV2Header(p);
   }
+  if (cfg_.direct_relay) return StartDirect(std::move(head));
   head += early_;
   early_.clear();
   RelayOptions opts;
@@ -185,14 +191,72 @@ void TlsfrontSession::StartRelay() {
   if (!relay_->Start(head)) Finish("cannot start relay");
 }
 
+void TlsfrontSession::StartDirect(std::string head) {
+  // The header goes out before tlsproxy owns the socket; a freshly
+  // connected socket takes a PROXY header (< 600 bytes) in one send.
+  if (!head.empty() &&
+      send(backend_.get(), head.data(), head.size(), MSG_NOSIGNAL | MSG_DONTWAIT) != static_cast<ssize_t>(head.size())) {
+    log::Warn("%s: cannot write the PROXY header to the backend: %s", endpoint_.c_str(), strerror(errno));
+    return Finish("backend unavailable");
+  }
+  if (Status st = ipc::SendFd(proxy_.get(), backend_.get()); !st) {
+    log::Warn("%s: cannot hand the backend socket to tlsproxy: %s", endpoint_.c_str(), st.error().c_str());
+    return Finish("tlsproxy unavailable");
+  }
+  backend_.reset();
+  parser_ = ipc::Attr0Parser();
+  context_bytes_ = 0;
+  ev_.reset(event_new(base_, proxy_.get(), EV_READ | EV_PERSIST, OnDirectEvent, this));
+  if (!ev_ || event_add(ev_.get(), nullptr) != 0) return Finish("out of memory");
+  if (cfg_.total_timeout.count() > 0) {
+    total_.reset(evtimer_new(base_, OnDirectEvent, this));
+    timeval tv = ToTimeval(cfg_.total_timeout);
+    if (!total_ || evtimer_add(total_.get(), &tv) != 0) return Finish("out of memory");
+  }
+}
+
+void TlsfrontSession::OnDirectEvent(evutil_socket_t, short what, void* arg) {
+  static_cast<TlsfrontSession*>(arg)->DirectEvent(what);
+}
+
+void TlsfrontSession::DirectEvent(short what) {
+  if (what & EV_TIMEOUT) return Finish("timeout");  // closing proxy_ ends tlsproxy's relay
+  uint8_t buf[512];
+  ssize_t n = read(proxy_.get(), buf, sizeof(buf));
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) return Finish("done");
+  if (done_counts_) {
+    log::Warn("unexpected data from tlsproxy for %s", endpoint_.c_str());
+    return Finish("done");
+  }
+  auto used = parser_.Feed(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
+  context_bytes_ += static_cast<size_t>(n);
+  if (!used || context_bytes_ > sizeof(buf)) {
+    log::Warn("bad end record from tlsproxy for %s", endpoint_.c_str());
+    return Finish("done");
+  }
+  if (!parser_.done()) return;
+  auto rec = ipc::TlsproxyDone::Decode(parser_.Take());
+  if (!rec) {
+    log::Warn("bad end record from tlsproxy for %s: %s", endpoint_.c_str(), rec.error().c_str());
+    return Finish("done");
+  }
+  done_counts_ = *rec;
+}
+
 void TlsfrontSession::Finish(const char* why) {
   if (finished_) return;
   finished_ = true;
   uint64_t in = relay_ ? relay_->bytes_a_to_b() : 0, out = relay_ ? relay_->bytes_b_to_a() : 0;
+  if (done_counts_) {
+    in = done_counts_->bytes_in;
+    out = done_counts_->bytes_out;
+  }
   log::Info("disconnect from %s in=%llu out=%llu (%s)", endpoint_.c_str(), static_cast<unsigned long long>(in),
             static_cast<unsigned long long>(out), why);
   handoff_.reset();
   ev_.reset();
+  total_.reset();
   client_.reset();
   proxy_.reset();
   backend_.reset();

@@ -21,6 +21,13 @@
  *	half-close: the client's close_notify/EOF ends the backend's write
  *	side, the backend's EOF makes tlsproxy send close_notify.
  *
+ *	Direct relay (cfg.direct_relay, pftls_flags kPftlsDirectRelay):
+ *	after the PROXY header the backend socket is handed to tlsproxy,
+ *	which relays TLS <-> backend itself; the session then only waits
+ *	for tlsproxy's TlsproxyDone record and end of file (the byte counts
+ *	of the disconnect line) and closes the tlsproxy connection at the
+ *	total time limit, which ends the relay there.
+ *
  *	The context wait is bounded by the TLS timeout plus 10 s, the
  *	backend connect by kBackendConnectTimeout; the relay has an idle
  *	and an optional total timeout. TCP_NODELAY is set on the client and
@@ -51,6 +58,7 @@
 #include "front/handoff_client.h"
 #include "front/relay.h"
 #include "ipc/attr0.h"
+#include "ipc/msg_tlsproxy.h"
 #include "util/fd.h"
 #include "util/handles.h"
 #include "util/result.h"
@@ -73,6 +81,7 @@ struct TlsfrontConfig {
   std::chrono::seconds idle_timeout{300};
   std::chrono::seconds total_timeout{0};
   int tls_timeout = 60;
+  bool direct_relay = true;  // hand the backend socket to tlsproxy
 };
 
 class TlsfrontSession {
@@ -94,6 +103,9 @@ class TlsfrontSession {
   void ConnectBackend();
   void BackendConnected(short what);
   void StartRelay();
+  void StartDirect(std::string head);
+  static void OnDirectEvent(evutil_socket_t, short what, void* arg);
+  void DirectEvent(short what);
   void Finish(const char* why);
 
   event_base* base_;
@@ -110,6 +122,8 @@ class TlsfrontSession {
   std::string tls_version_, tls_cipher_, sig_alg_, key_alg_, alpn_;
   uint32_t peer_status_ = 0;
   std::unique_ptr<Relay> relay_;
+  EventPtr total_;  // direct relay: tlsfront_session_time_limit
+  std::optional<ipc::TlsproxyDone> done_counts_;
   bool finished_ = false;
 };
 

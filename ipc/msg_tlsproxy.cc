@@ -65,6 +65,8 @@ Status TlsproxyRequest::Validate() const {
   if (serverid.empty() || serverid.size() > kMaxServerIdLen)
     return MakeError("serverid empty or longer than " + std::to_string(kMaxServerIdLen));
   if (pftls_flags && (*pftls_flags & ~kPftlsKnownFlags) != 0) return MakeError("unknown pftls_flags bits");
+  if (pftls_flags && (*pftls_flags & kPftlsDirectRelay) && !(flags & kTlsproxySendContext))
+    return MakeError("pftls direct relay without the context list");
   if (alpn) {
     if (alpn->empty() || alpn->size() > kMaxAlpnLen) return MakeError("pftls_alpn empty or too long");
     size_t start = 0;

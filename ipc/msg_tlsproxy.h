@@ -23,8 +23,25 @@
  *	pftls_flags and pftls_alpn are pftls extensions after the Postfix
  *	attributes, in this order, each optional: pftls_flags holds
  *	kPftlsHalfClose (end each relay direction on its own, for tlsfront)
- *	and pftls_alpn a comma-separated ALPN protocol list in server
- *	preference order. Postfix never sends them; Decode accepts the
+ *	and kPftlsDirectRelay (below), and pftls_alpn a comma-separated ALPN
+ *	protocol list in server preference order.
+ *
+ *	Direct relay (kPftlsDirectRelay; needs kTlsproxySendContext): the
+ *	plaintext stream does not go over this connection. After the
+ *	context list the exchange goes on:
+ *
+ *	    client: the backend socket, by SCM_RIGHTS (one NUL byte, as the
+ *	            client socket; a SOCK_STREAM socket, anything else ends
+ *	            the session); anything the client wants the backend
+ *	            to see first (a PROXY header) is already written to it
+ *	    server: relays TLS <-> backend itself; decrypted client bytes
+ *	            that arrive before the backend socket are held, at most
+ *	            one relay buffer (then TLS reads stop)
+ *	    server: at the end, one record TlsproxyDone (bytes_in: client
+ *	            to backend, bytes_out: backend to client), then close
+ *
+ *	Any byte or end of file from the client after the backend socket
+ *	ends the session (the front end's total time limit, its shutdown). Postfix never sends them; Decode accepts the
  *	record with or without them, and Encode writes each only when set.
  *	HasPftls() tells whether the request carried any: only then may
  *	tlsproxy append its own extension to the context list
@@ -61,7 +78,8 @@ inline constexpr uint32_t kTlsproxyKnownFlags =
 
 // pftls_flags bits.
 inline constexpr uint32_t kPftlsHalfClose = 1u << 0;
-inline constexpr uint32_t kPftlsKnownFlags = kPftlsHalfClose;
+inline constexpr uint32_t kPftlsDirectRelay = 1u << 1;
+inline constexpr uint32_t kPftlsKnownFlags = kPftlsHalfClose | kPftlsDirectRelay;
 
 inline constexpr uint32_t kMaxTlsproxyTimeout = 24 * 3600;
 inline constexpr size_t kMaxEndpointLen = 256;
@@ -101,6 +119,25 @@ struct TlsproxyStatus {
     return Status::Ok();
   }
   bool operator==(const TlsproxyStatus&) const = default;
+};
+
+// TlsproxyDone - the last record of a direct-relay session (tlsproxy ->
+// front): bytes relayed each way.
+struct TlsproxyDone {
+  uint64_t bytes_in = 0;   // client -> backend
+  uint64_t bytes_out = 0;  // backend -> client
+
+  Result<std::string> Encode() const { return Writer().Long("bytes_in", bytes_in).Long("bytes_out", bytes_out).Finish(); }
+  static Result<TlsproxyDone> Decode(const Record& rec) {
+    Reader r(rec, Reader::kStrict);
+    Result<uint64_t> in = r.Long("bytes_in");
+    if (!in) return MakeError("tlsproxy done: " + in.error());
+    Result<uint64_t> out = r.Long("bytes_out");
+    if (!out) return MakeError("tlsproxy done: " + out.error());
+    if (Status e = r.End(); !e) return MakeError("tlsproxy done: " + e.error());
+    return TlsproxyDone{*in, *out};
+  }
+  bool operator==(const TlsproxyDone&) const = default;
 };
 
 }  // namespace pftls::ipc

@@ -243,6 +243,7 @@ void HandoffServer::StartSession(Conn* conn, UniqueFd plaintext, UniqueFd cipher
   p.client_hello = env_.client_hello;
   // pftls extensions (tlsfront): Postfix clients never send them.
   p.half_close = req.pftls_flags && (*req.pftls_flags & ipc::kPftlsHalfClose) != 0;
+  p.direct_relay = req.pftls_flags && (*req.pftls_flags & ipc::kPftlsDirectRelay) != 0;
   if (req.alpn) p.alpn = TlsSession::AlpnWire(*req.alpn);
   if (req.flags & ipc::kTlsproxySendContext) {
     int level = static_cast<int>(env_.level);

@@ -16,7 +16,8 @@
  *	"status=0" and wait for the peer to hang up (S1b); S2 receive the
  *	client socket (SCM_RIGHTS, one NUL byte); then a TlsSession runs
  *	the handshake and the relay with this connection as its plaintext
- *	side. Each pre-handshake wait is bounded by init_timeout (100 s).
+ *	side (with pftls_flags kPftlsDirectRelay: its control connection,
+ *	the backend socket comes later; ipc/msg_tlsproxy.h). Each pre-handshake wait is bounded by init_timeout (100 s).
  *	"DISCONNECT <endpoint>" is logged when a connected session ends.
  *
  *	Connections and sessions are owned here; they are destroyed on the

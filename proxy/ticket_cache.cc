@@ -37,6 +37,12 @@ const tls::TicketKey* TicketKeyCache::Find(const uint8_t* name, time_t now) cons
 
 const tls::TicketKey* TicketKeyCache::ForDecryption(const uint8_t* name, time_t now) { return Find(name, now); }
 
+bool TicketKeyCache::HasCurrent(time_t now) const {
+  for (const auto& slot : slots_)
+    if (slot && slot->tout > now) return true;
+  return false;
+}
+
 bool TicketKeyCache::Knows(const uint8_t* name, time_t now) const { return Find(name, now) != nullptr; }
 
 time_t TicketKeyCache::NextRefresh() const { return slots_[0] ? slots_[0]->tout : 0; }

@@ -48,6 +48,8 @@ class TicketKeyCache : public tls::TicketKeySource {
   const tls::TicketKey* ForEncryption(time_t now) override;
   const tls::TicketKey* ForDecryption(const uint8_t* name, time_t now) override;
   bool Knows(const uint8_t* name, time_t now) const;
+  // HasCurrent - a key that still encrypts (no fetch on a miss).
+  bool HasCurrent(time_t now) const;
   // NextRefresh - when the current encryption key expires (0: none).
   time_t NextRefresh() const;
   void set_on_miss(std::function<void()> fn) { on_miss_ = std::move(fn); }

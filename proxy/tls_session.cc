@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "ipc/fdpass.h"
+#include "ipc/msg_tlsproxy.h"
 #include "util/log.h"
 #include "util/timeval.h"
 
@@ -109,15 +111,18 @@ TlsSession::TlsSession(event_base* base, SSL_CTX* ctx, UniqueFd plaintext, Uniqu
     : base_(base),
       params_(std::move(params)),
       on_done_(std::move(on_done)),
-      plain_fd_(std::move(plaintext)),
       cipher_fd_(std::move(ciphertext)),
-      ssl_(SSL_new(ctx)) {}
+      ssl_(SSL_new(ctx)) {
+  if (params_.direct_relay) ctl_fd_ = std::move(plaintext);
+  else plain_fd_ = std::move(plaintext);
+}
 
 TlsSession::~TlsSession() = default;
 
 bool TlsSession::Start() {
-  if (!ssl_ || !plain_fd_ || !cipher_fd_) return false;
-  if (!SetNonBlocking(plain_fd_.get()) || !SetNonBlocking(cipher_fd_.get())) return false;
+  if (!ssl_ || !cipher_fd_ || (!plain_fd_ && !ctl_fd_)) return false;
+  if (!SetNonBlocking(plain_fd_ ? plain_fd_.get() : ctl_fd_.get()) || !SetNonBlocking(cipher_fd_.get()))
+    return false;
   if (SSL_set_fd(ssl_.get(), cipher_fd_.get()) != 1) return false;
   if (SSL_set_ex_data(ssl_.get(), SessionExIndex(), this) != 1) return false;
   SSL_set_accept_state(ssl_.get());
@@ -126,11 +131,14 @@ bool TlsSession::Start() {
   (void)setsockopt(cipher_fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   cipher_rd_ev_.reset(event_new(base_, cipher_fd_.get(), EV_READ | EV_PERSIST, OnCipherEvent, this));
   cipher_wr_ev_.reset(event_new(base_, cipher_fd_.get(), EV_WRITE | EV_PERSIST, OnCipherEvent, this));
-  plain_rd_ev_.reset(event_new(base_, plain_fd_.get(), EV_READ | EV_PERSIST, OnPlainEvent, this));
-  plain_wr_ev_.reset(event_new(base_, plain_fd_.get(), EV_WRITE | EV_PERSIST, OnPlainEvent, this));
+  if (plain_fd_) {
+    plain_rd_ev_.reset(event_new(base_, plain_fd_.get(), EV_READ | EV_PERSIST, OnPlainEvent, this));
+    plain_wr_ev_.reset(event_new(base_, plain_fd_.get(), EV_WRITE | EV_PERSIST, OnPlainEvent, this));
+    if (!plain_rd_ev_ || !plain_wr_ev_) return false;
+  }
   timer_ev_.reset(evtimer_new(base_, OnTimer, this));
   resume_ev_.reset(event_new(base_, -1, 0, OnResume, this));
-  if (!cipher_rd_ev_ || !cipher_wr_ev_ || !plain_rd_ev_ || !plain_wr_ev_ || !timer_ev_ || !resume_ev_) return false;
+  if (!cipher_rd_ev_ || !cipher_wr_ev_ || !timer_ev_ || !resume_ev_) return false;
   handshake_deadline_ = std::chrono::steady_clock::now() + params_.handshake_timeout;
   ArmTimer();
   DoHandshake();
@@ -197,7 +205,13 @@ void TlsSession::DoHandshake() {
       tls::SessionFacts facts = tls::DescribeServerSession(ssl_.get(), params_.fingerprint_md);
       facts.alpn = std::move(alpn);
       if (params_.loglevel >= 1) log::Info("%s", tls::SummaryLine(facts, "from", params_.endpoint).c_str());
-      if (params_.context) {
+      if (params_.context && params_.direct_relay) {
+        if (!StartControl(params_.context(facts))) {
+          log::Warn("cannot send the TLS context to the front end for %s", params_.endpoint.c_str());
+          Finish();
+          return;
+        }
+      } else if (params_.context) {
         std::string ctx = params_.context(facts);
         if (!to_plain_buf_.Append(ctx.data(), ctx.size())) {
           log::Warn("TLS context list too large for %s", params_.endpoint.c_str());
@@ -311,7 +325,7 @@ bool TlsSession::SslRead() {
 
 bool TlsSession::PlainWrite() {
   bool progress = false;
-  while (!to_plain_buf_.empty() && !plain_dead_) {
+  while (plain_fd_ && !to_plain_buf_.empty() && !plain_dead_) {
     ssize_t n = SendNoSignal(plain_fd_.get(), to_plain_buf_.Data(), to_plain_buf_.size());
     if (n > 0) {
       to_plain_buf_.Consume(static_cast<size_t>(n));
@@ -328,7 +342,7 @@ bool TlsSession::PlainWrite() {
 }
 
 void TlsSession::PlainRead() {
-  if (plain_eof_ || to_cipher_buf_.full() || finished_) return;
+  if (!plain_fd_ || plain_eof_ || to_cipher_buf_.full() || finished_) return;
   ssize_t n = read(plain_fd_.get(), to_cipher_buf_.WriteSpace(), to_cipher_buf_.room());
   if (n > 0) {
     to_cipher_buf_.Commit(static_cast<size_t>(n));
@@ -373,6 +387,7 @@ void TlsSession::SendCloseNotify() {
 }
 
 void TlsSession::MaybeShutdown() {
+  if (!plain_fd_) return;  // direct relay: everything waits for the backend (or the timer)
   bool up_done = plain_eof_ && to_cipher_buf_.empty();                  // nothing more for TLS
   bool down_done = (tls_eof_ && to_plain_buf_.empty()) || plain_dead_;  // nothing more for plaintext
   if (!params_.half_close) {
@@ -413,12 +428,15 @@ void TlsSession::Rearm() {
   bool want_cw = ssl_ok && !cipher_wr_ready_ &&
                  ((read_want_ == Want::kWrite && !tls_eof_) ||
                   (write_want_ == Want::kWrite && !to_cipher_buf_.empty()));
-  bool want_pr = !plain_eof_ && to_cipher_buf_.room() > 0 && ssl_ok && !close_notify_sent_;
-  bool want_pw = !to_plain_buf_.empty() && !plain_dead_;
+  bool plain = static_cast<bool>(plain_fd_);  // direct relay: not before the backend arrives
+  bool want_pr = plain && !plain_eof_ && to_cipher_buf_.room() > 0 && ssl_ok && !close_notify_sent_;
+  bool want_pw = plain && !to_plain_buf_.empty() && !plain_dead_;
   SetEvent(cipher_rd_ev_.get(), &cipher_rd_armed_, want_cr);
   SetEvent(cipher_wr_ev_.get(), &cipher_wr_armed_, want_cw);
-  SetEvent(plain_rd_ev_.get(), &plain_rd_armed_, want_pr);
-  SetEvent(plain_wr_ev_.get(), &plain_wr_armed_, want_pw);
+  if (plain) {
+    SetEvent(plain_rd_ev_.get(), &plain_rd_armed_, want_pr);
+    SetEvent(plain_wr_ev_.get(), &plain_wr_armed_, want_pw);
+  }
 }
 
 void TlsSession::ArmTimer() {
@@ -442,15 +460,74 @@ void TlsSession::Finish() {
   plain_wr_ev_.reset();
   timer_ev_.reset();
   resume_ev_.reset();
+  ctl_ev_.reset();
+  SendDone();
   // A session that ended without a TLS error stays resumable: without this
   // OpenSSL would remove it from the cache (and tlsmgr) on SSL_free.
   if (ssl_ && handshake_done_ && !tls_fatal_) SSL_set_shutdown(ssl_.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   ssl_.reset();
   cipher_fd_.reset();
   plain_fd_.reset();
+  ctl_fd_.reset();
   to_plain_buf_.Clear();
   to_cipher_buf_.Clear();
   if (on_done_) on_done_(this);
+}
+
+bool TlsSession::StartControl(const std::string& context) {
+  // A fresh local stream has room for a context list (< 8 KiB): one send.
+  ssize_t n = send(ctl_fd_.get(), context.data(), context.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (n != static_cast<ssize_t>(context.size())) return false;
+  ctl_ev_.reset(event_new(base_, ctl_fd_.get(), EV_READ | EV_PERSIST, OnControl, this));
+  return ctl_ev_ && event_add(ctl_ev_.get(), nullptr) == 0;
+}
+
+void TlsSession::OnControl(evutil_socket_t, short, void* arg) { static_cast<TlsSession*>(arg)->ControlReadable(); }
+
+void TlsSession::ControlReadable() {
+  if (finished_) return;
+  if (plain_fd_) {
+    // Nothing more is expected: the front end ended the session.
+    if (params_.loglevel >= 2) log::Info("front end closed the session for %s", params_.endpoint.c_str());
+    Finish();
+    return;
+  }
+  auto got = ipc::RecvFd(ctl_fd_.get());
+  if (!got) {
+    // The front end went away (or sent garbage) before the backend socket.
+    if (params_.loglevel >= 2 || got.error().find("end of file") == std::string::npos)
+      log::Info("no backend socket from the front end for %s: %s", params_.endpoint.c_str(), got.error().c_str());
+    Finish();
+    return;
+  }
+  if (!got->has_value()) return;
+  if (!AttachBackend(std::move(**got))) {
+    log::Warn("cannot relay to the backend for %s", params_.endpoint.c_str());
+    Finish();
+  }
+}
+
+bool TlsSession::AttachBackend(UniqueFd backend) {
+  // Only a stream socket is a backend (not a file, not a pipe).
+  int type = 0;
+  socklen_t len = sizeof(type);
+  if (getsockopt(backend.get(), SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) return false;
+  if (!SetNonBlocking(backend.get())) return false;
+  plain_fd_ = std::move(backend);
+  plain_rd_ev_.reset(event_new(base_, plain_fd_.get(), EV_READ | EV_PERSIST, OnPlainEvent, this));
+  plain_wr_ev_.reset(event_new(base_, plain_fd_.get(), EV_WRITE | EV_PERSIST, OnPlainEvent, this));
+  if (!plain_rd_ev_ || !plain_wr_ev_) return false;
+  cipher_rd_ready_ = cipher_wr_ready_ = true;  // SSL may hold records: try once
+  Pump();
+  return true;
+}
+
+void TlsSession::SendDone() {
+  if (!ctl_fd_ || !handshake_done_) return;
+  auto rec = ipc::TlsproxyDone{to_plain_, to_cipher_}.Encode();
+  if (!rec) return;
+  ssize_t n = send(ctl_fd_.get(), rec->data(), rec->size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  (void)n;  // best effort: the front end also learns the end from the close
 }
 
 }  // namespace pftls::proxy

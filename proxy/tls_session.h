@@ -34,6 +34,14 @@
  *	no_application_protocol alert), and the log says so. The chosen
  *	protocol is logged and handed to params.context in facts.alpn.
  *
+ *	Direct relay (pftls tlsfront, params.direct_relay): the descriptor
+ *	passed as "plaintext" is the front end's control connection; the
+ *	context list goes there, the backend socket comes back on it, and
+ *	the relay then runs between TLS and the backend, with decrypted
+ *	bytes held (one buffer at most) until the backend arrives. Data or
+ *	EOF on the control connection after that ends the session; at the
+ *	end a TlsproxyDone record with the byte counts is sent on it.
+ *
  *	Endings (spec §4.4): plaintext EOF -> flush queued plaintext into
  *	TLS, send close_notify, close. TLS close_notify or EOF -> flush
  *	decrypted data to the plaintext side, close. With half_close (pftls
@@ -69,7 +77,10 @@ namespace pftls::proxy {
 
 class TlsSession;
 
-inline constexpr size_t kRelayBufferSize = 16 * 1024 + 512;
+// A multiple of the TLS record size: a full buffer becomes whole 16 KiB
+// records (16 KiB + 512 made one full and one 512-byte record per fill).
+// Storage exists only while a buffer holds data (idle sessions: none).
+inline constexpr size_t kRelayBufferSize = 64 * 1024;
 inline constexpr int kSessionTimeoutSlack = 10;  // seconds added to the session timeout
 
 struct SessionParams {
@@ -78,6 +89,11 @@ struct SessionParams {
   std::chrono::seconds handshake_timeout{300};
   std::chrono::seconds session_timeout{300};
   bool half_close = false;
+  // direct_relay - the "plaintext" descriptor given to the constructor is
+  // the front end's control connection (ipc/msg_tlsproxy.h): the context
+  // goes there, then the backend socket arrives on it and the relay runs
+  // TLS <-> backend; a TlsproxyDone record ends it.
+  bool direct_relay = false;
   // alpn - the server's ALPN protocols in preference order, in wire form
   // (length-prefixed names); empty: ALPN is not negotiated.
   std::string alpn;
@@ -140,6 +156,7 @@ class TlsSession {
   static void OnPlainEvent(evutil_socket_t fd, short what, void* arg);
   static void OnTimer(evutil_socket_t fd, short what, void* arg);
   static void OnResume(evutil_socket_t fd, short what, void* arg);
+  static void OnControl(evutil_socket_t fd, short what, void* arg);
   static int ClientHelloCallback(SSL* ssl, int* alert, void* arg);
   static int AlpnCallback(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                           unsigned int inlen, void* arg);
@@ -157,12 +174,18 @@ class TlsSession {
   void ArmTimer();
   void Finish();
   void LogSslError(const char* op, int ret, int err);
+  bool StartControl(const std::string& context);
+  void ControlReadable();
+  bool AttachBackend(UniqueFd backend);
+  void SendDone();
 
   event_base* base_;
   SessionParams params_;
   DoneFn on_done_;
   UniqueFd plain_fd_;
   UniqueFd cipher_fd_;
+  UniqueFd ctl_fd_;  // direct_relay: the front end's connection
+  EventPtr ctl_ev_;
   SslPtr ssl_;
   EventPtr cipher_rd_ev_, cipher_wr_ev_, plain_rd_ev_, plain_wr_ev_, timer_ev_;
   // resume_ev_ - a user event (no descriptor) that runs Pump() on the next

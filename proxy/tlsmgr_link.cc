@@ -20,6 +20,7 @@ constexpr const char* kCacheType = "smtpd";
 
 // Hook states kept in TlsSession::hook_state().
 enum HookState { kFresh = 0, kKeyDone = 1, kAllDone = 2 };
+constexpr int kWaitedForCurrent = 4;  // flag beside the HookState: waited once already
 
 // Serverids seen in requests, interned so SSL_SESSION ex_data can point at
 // them for the whole process lifetime (bounded: more distinct ids than this
@@ -98,7 +99,7 @@ void TlsmgrLink::Install(SSL_CTX* ctx, const EVP_CIPHER* ticket_cipher) {
   SSL_CTX_set_ex_data(ctx, CtxIndex(), this);
   TlsSession::InstallClientHelloHook(ctx);
   if (ticket_cipher) {
-    tls::InstallTicketKeys(ctx, ticket_cipher, &keys_);
+    ticket_keys_ = tls::InstallTicketKeys(ctx, ticket_cipher, &keys_);
     FetchCurrentKey();
   }
   if (cache_enabled_) {
@@ -152,6 +153,10 @@ void TlsmgrLink::FetchCurrentKey() {
       }
     }
     ScheduleRefresh();
+    auto waiters = std::move(key_waiters_);
+    key_waiters_.clear();
+    for (auto& [alive, session] : waiters)
+      if (!alive.expired()) session->Resume();
   });
 }
 
@@ -190,7 +195,13 @@ void TlsmgrLink::Lookup(const std::string& id, TlsSession& s) {
 }
 
 bool TlsmgrLink::OnClientHello(TlsSession& s, SSL* ssl) {
-  int& st = s.hook_state();
+  int& flags = s.hook_state();
+  int st = flags & ~kWaitedForCurrent;
+  struct Save {  // write the progress back on every return
+    int& flags;
+    int& st;
+    ~Save() { flags = (flags & kWaitedForCurrent) | st; }
+  } save{flags, st};
   if (st == kAllDone) return true;
   if (!Available()) {
     ++stats_.skipped;
@@ -198,6 +209,16 @@ bool TlsmgrLink::OnClientHello(TlsSession& s, SSL* ssl) {
     return true;
   }
   time_t now = time(nullptr);
+  // A fresh process: wait (once, bounded) for the current key so that
+  // this handshake can issue a ticket.
+  if (ticket_keys_ && !(flags & kWaitedForCurrent) && !keys_.HasCurrent(now)) {
+    FetchCurrentKey();
+    if (fetching_current_) {
+      flags |= kWaitedForCurrent;
+      key_waiters_.emplace_back(s.Liveness(), &s);
+      return false;
+    }
+  }
   std::optional<tls::TicketName> name = tls::OfferedTicketKeyName(ssl);
   if (st == kFresh) {
     st = kKeyDone;
@@ -236,6 +257,11 @@ int TlsmgrLink::NewSessionCb(SSL* ssl, SSL_SESSION* sess) {
   TlsmgrLink* link = FromCtx(SSL_get_SSL_CTX(ssl));
   TlsSession* s = TlsSession::FromSsl(ssl);
   if (!link || !s || !link->Available()) return 0;
+  // TLS 1.3 resumes only through the ticket (stateless, keys from tlsmgr);
+  // a server-side entry for its dummy session id would never be looked
+  // up (OnClientHello asks tlsmgr only for TLS <= 1.2 session ids), and
+  // storing it cost an update round trip per full handshake.
+  if (SSL_version(ssl) >= TLS1_3_VERSION) return 0;
   unsigned int len = 0;
   const unsigned char* sid = SSL_SESSION_get_id(sess, &len);
   if (len == 0) return 0;

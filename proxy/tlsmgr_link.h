@@ -17,8 +17,12 @@
  *	Tickets (RFC 5077): keys come from `tktkey` into a two-slot
  *	TicketKeyCache. The current key is fetched asynchronously at start,
  *	again when it stops encrypting (a timer at its tout), and whenever
- *	a handshake finds no key. A handshake never waits for the current
- *	key: without one it simply issues no ticket.
+ *	a handshake finds no key. A handshake that starts while the
+ *	current key is being fetched and none is known yet (a fresh
+ *	process) waits for that one fetch (the request deadline bounds it;
+ *	never while the breaker is open), so the first clients of a new
+ *	tlsproxy get tickets too; otherwise a handshake never waits for the
+ *	current key: without one it simply issues no ticket.
  *
  *	ClientHello hook: when the client offers a ticket whose key name is
  *	unknown, the handshake pauses while the key is fetched by name; when
@@ -27,7 +31,8 @@
  *	of at most one second; a failure or timeout opens a breaker for two
  *	seconds during which no handshake consults tlsmgr at all, so a
  *	stopped or dead tlsmgr costs resumption, never a failed or hung
- *	handshake. New sessions are stored with `update` and stale ones
+ *	handshake. New TLS <= 1.2 sessions with a session id are stored with
+ *	`update` (TLS 1.3 sessions live in their tickets only) and stale ones
  *	removed with `delete`, without waiting for the answer.
  * SECURITY
  *	Replies are strictly decoded and validated (ipc/); session bytes are
@@ -48,6 +53,8 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ipc/client_async.h"
 #include "proxy/ticket_cache.h"
@@ -105,6 +112,9 @@ class TlsmgrLink {
   EventPtr refresh_;
   bool cache_enabled_ = false;
   bool fetching_current_ = false;
+  bool ticket_keys_ = false;  // tickets are on (Install had a cipher)
+  // Handshakes paused until the in-flight current-key fetch answers.
+  std::vector<std::pair<std::weak_ptr<int>, TlsSession*>> key_waiters_;
   bool down_ = false;
   std::chrono::steady_clock::time_point down_until_{};
   Stats stats_;

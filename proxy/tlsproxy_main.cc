@@ -31,6 +31,9 @@
  *	nginx does). When a request carries a pftls attribute, the context
  *	list gains a trailing pftls_alpn attribute with the negotiated
  *	protocol.
+ *	pftls_flags bit 2 (direct relay): the front end then passes the
+ *	backend socket after the context list and tlsproxy relays TLS <->
+ *	backend itself (ipc/msg_tlsproxy.h), then reports the byte counts.
  * PROTOCOL EXAMPLE
  *	T: protocol=tlsproxy_protocol
  *	P: remote_endpoint=[192.0.2.1]:54321 flags=1 timeout=300 timeout=300 serverid=smtpd

@@ -45,7 +45,12 @@ int TicketCallback(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_
   const TicketKey* key = source->ForDecryption(name, now);
   if (!key) return 0;
   if (EVP_DecryptInit_ex(cctx, cipher, nullptr, key->cipher_key.data(), iv) != 1) return -1;
-  return SetMac(hctx, *key) ? 1 : -1;
+  if (!SetMac(hctx, *key)) return -1;
+  // 2 = "renew": issue a fresh ticket. TLS 1.3 clients use each ticket
+  // once (RFC 8446 C.4); without a new one on a resumed handshake every
+  // other connection would be a full handshake (as nginx and haproxy do).
+  // TLS 1.2 clients reuse their ticket: no renewal there, as before.
+  return SSL_version(ssl) >= TLS1_3_VERSION ? 2 : 1;
 }
 
 }  // namespace

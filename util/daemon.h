@@ -45,17 +45,22 @@
  *
  *	Flavours. kEvent ("event server", tlsproxy, front ends): one process,
  *	many connections; TAKEN is written before and AVAIL after each
- *	accept+on_accept, so the process looks available almost always; the
+ *	accept+on_accept (with -l, a process limit of 1, only around the
+ *	first: master could not start another), so the process looks
+ *	available almost always; the
  *	role owns the connection and the Lease that counts it. kMulti
  *	("multi server", tlsmgr): the skeleton owns the connections, calls
  *	on_connect once, then on_request each time one is readable, with
  *	TAKEN before and AVAIL after each request.
  *
  *	Retirement (spec.retire): exit after max_idle seconds without a
- *	connection; exit the first time no connection is left once
- *	max_use connections were accepted (accepting goes on until then, as
- *	in Postfix); event servers also stop accepting after
- *	max_idle x max_use seconds (18000 when that is 0).
+ *	connection. Multi servers exit the first time no connection is left
+ *	once max_use connections were accepted (accepting goes on until
+ *	then, as in Postfix). Event servers, like Postfix 3.4+ event
+ *	servers, retire by time only: they stop accepting after
+ *	max_idle x max_use seconds (18000 when that is 0) and exit once
+ *	idle; a connection count would restart a busy pool many times a
+ *	second.
  *
  *	Draining: when fd 5 reports EOF or an error (master exited or
  *	reloaded) the process stops accepting, calls spec.on_drain, and

@@ -84,7 +84,13 @@ void OnAcceptable(evutil_socket_t lfd, short, void* arg) {
   // master would see the whole pool TAKEN at once and grow it for no load
   // (measured: 7-11 tlsproxy processes for 16 clients, each wake-up and
   // status write costing CPU per connection).
-  const bool event_flavour = s->spec.flavour == Flavour::kEvent;
+  // A service with a process limit of 1 (-l) cannot grow: master has no
+  // use for the per-connection TAKEN/AVAIL pair, which costs two writes
+  // and a master wake-up per client. Only the first client's pair goes,
+  // so that master counts a completed use (a later crash is then not a
+  // "bad command startup"); the retirement TAKEN still goes.
+  const bool event_flavour =
+      s->spec.flavour == Flavour::kEvent && (!s->opts.limit_one || s->use_count == 0);
   UniqueFd fd(accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
   if (!fd) {
     int err = errno;

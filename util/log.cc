@@ -1,6 +1,7 @@
 // util/log.cc - see util/log.h.
 #include "util/log.h"
 
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -17,12 +18,22 @@
 namespace pftls::log {
 namespace {
 
+constexpr char kDevLog[] = "/dev/log";
+
 struct State {
   std::string tag = "pftls";
   int postlog_fd = -1;  // POSTLOG_SERVICE (maillog_file via postlogd)
   std::string postlog_host;
   int facility = LOG_MAIL;
   bool to_syslog = false;
+  // Our own connected /dev/log socket (-1: none). When /dev/log cannot
+  // be reached at Open(), syslog_down is set and records go to stderr
+  // instead: glibc's syslog() would retry socket+connect on every line.
+  int syslog_fd = -1;
+  bool syslog_down = false;
+  bool glibc_syslog = false;  // /dev/log is not a datagram socket: let glibc handle it
+  time_t last_reconnect = 0;
+  pid_t pid = 0;  // cached; reset in the child after fork()
   bool to_stderr = false;
   int verbose = 0;
   std::function<void()> fatal_hook;
@@ -70,6 +81,53 @@ int Priority(Level level) {
   return LOG_INFO;
 }
 
+void ResetPidInChild() { S().pid = 0; }
+
+// ConnectDevLog - a connected datagram socket to /dev/log, or -1 (errno
+// EPROTOTYPE: /dev/log is a stream socket).
+int ConnectDevLog() {
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  memcpy(sun.sun_path, kDevLog, sizeof(kDevLog));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) == 0) return fd;
+  int e = errno;
+  close(fd);
+  errno = e;
+  return -1;
+}
+
+// SendSyslog - one RFC 3164 record ("<PRI>Mmm dd hh:mm:ss tag[pid]: text",
+// the form glibc's syslog() writes) on our socket; after a failure (the
+// syslog daemon restarted) reconnect once, at most every 10 s. False:
+// the record was not sent.
+bool SendSyslog(Level level, const std::string& text) {
+  State& s = S();
+  char head[64];
+  time_t now = time(nullptr);
+  tm t;
+  localtime_r(&now, &t);
+  char stamp[32];
+  strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &t);
+  snprintf(head, sizeof(head), "<%d>%s ", s.facility | Priority(level), stamp);
+  std::string rec = std::string(head) + s.tag + "[" + std::to_string(Pid()) + "]: " + Prefix(level) + text;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (s.syslog_fd >= 0) {
+      ssize_t n = send(s.syslog_fd, rec.data(), rec.size(), MSG_NOSIGNAL);
+      if (n == static_cast<ssize_t>(rec.size())) return true;
+      if (n < 0 && errno == EINTR) continue;
+      close(s.syslog_fd);
+      s.syslog_fd = -1;
+    }
+    if (now - s.last_reconnect < 10) return false;
+    s.last_reconnect = now;
+    s.syslog_fd = ConnectDevLog();  // inside a chroot this fails: stderr then
+    if (s.syslog_fd < 0) return false;
+  }
+  return false;
+}
+
 void Emit(Level level, const std::string& text) {
   State& s = S();
   int saved_errno = errno;
@@ -85,14 +143,17 @@ void Emit(Level level, const std::string& text) {
     tm t;
     localtime_r(&now, &t);
     strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &t);
-    std::string rec = std::string(stamp) + " " + s.postlog_host + " " + s.tag + "[" + std::to_string(getpid()) +
+    std::string rec = std::string(stamp) + " " + s.postlog_host + " " + s.tag + "[" + std::to_string(Pid()) +
                       "]: " + Prefix(level) + text;
     ssize_t ignored = send(s.postlog_fd, rec.data(), rec.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)ignored;
-  } else if (s.to_syslog) {
+  } else if (s.to_syslog && s.glibc_syslog) {
     syslog(s.facility | Priority(level), "%s%s", Prefix(level), text.c_str());
+  } else if (s.to_syslog && !s.syslog_down && !SendSyslog(level, text)) {
+    s.syslog_down = true;  // this record and the following ones go to stderr
   }
-  if (s.to_stderr || !s.to_syslog) {
+  bool syslog_used = s.to_syslog && (s.postlog_fd >= 0 || s.glibc_syslog || !s.syslog_down);
+  if (s.to_stderr || !syslog_used) {
     std::string line = s.tag + ": " + Prefix(level) + text + "\n";
     // One write per record so concurrent processes do not interleave lines.
     ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
@@ -110,9 +171,20 @@ void Open(std::string_view syslog_name, std::string_view process, int facility) 
   s.tag = std::string(syslog_name);
   if (!process.empty()) s.tag += "/" + std::string(process);
   s.facility = facility;
+  s.pid = 0;
+  // Probe /dev/log once, now (before any chroot), and keep the socket.
+  // No syslog daemon: say everything on stderr (master collects it)
+  // rather than let every record pay a failed socket+connect.
+  if (s.syslog_fd >= 0) close(s.syslog_fd);
+  s.syslog_fd = ConnectDevLog();
+  s.glibc_syslog = s.syslog_fd < 0 && errno == EPROTOTYPE;
+  s.syslog_down = s.syslog_fd < 0 && !s.glibc_syslog;
+  s.last_reconnect = time(nullptr);
   closelog();
-  // The tag string must outlive openlog(): it is owned by the static State.
-  openlog(s.tag.c_str(), LOG_PID | LOG_NDELAY, facility);
+  if (s.glibc_syslog) {
+    // The tag string must outlive openlog(): it is owned by the static State.
+    openlog(s.tag.c_str(), LOG_PID | LOG_NDELAY, facility);
+  }
   s.to_syslog = true;
   // Postfix 3.4+ master(8) with maillog_file: log through postlogd.
   const char* postlog = getenv("POSTLOG_SERVICE");
@@ -151,6 +223,14 @@ int FacilityByName(std::string_view name) {
   for (const auto& f : kTable)
     if (name == f.name) return f.value;
   return -1;
+}
+
+pid_t Pid() {
+  static bool atfork = [] { return pthread_atfork(nullptr, nullptr, ResetPidInChild) == 0; }();
+  (void)atfork;
+  State& s = S();
+  if (s.pid == 0) s.pid = getpid();
+  return s.pid;
 }
 
 int Verbose() { return S().verbose; }

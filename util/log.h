@@ -11,10 +11,17 @@
  *	log::Error(...); log::Fatal(...); log::Panic(...);
  *	if (log::Verbose()) log::Info("detail");
  * DESCRIPTION
- *	Each record goes to syslog(3) as "<syslog_name>/<process>[pid]:
- *	<prefix><text>" (openlog with LOG_PID|LOG_NDELAY, so the /dev/log
- *	socket is opened before a chroot), and, when enabled, to stderr as
- *	"<syslog_name>/<process>: <prefix><text>". When POSTLOG_SERVICE is set
+ *	Each record goes to syslog as "<syslog_name>/<process>[pid]:
+ *	<prefix><text>", and, when enabled, to stderr as
+ *	"<syslog_name>/<process>: <prefix><text>". Open() connects its own
+ *	datagram socket to /dev/log once, before any chroot, and sends
+ *	RFC 3164 records (what syslog(3) writes) on it; when /dev/log
+ *	cannot be connected (no syslog daemon) records go to stderr instead
+ *	(which master collects), rather than letting glibc retry a socket
+ *	and a connect for every record. A send that fails later (the daemon
+ *	restarted) reconnects once, at most every 10 s, else the record goes
+ *	to stderr. A stream /dev/log is left to glibc's syslog(3). The pid
+ *	is cached and reset in a forked child (pthread_atfork). When POSTLOG_SERVICE is set
  *	(Postfix master(8) with maillog_file), records go to postlogd(8)
  *	through that socket instead of syslog; it is connected in Open(),
  *	before any chroot.
@@ -43,6 +50,7 @@
  *--*/
 #pragma once
 
+#include <sys/types.h>
 #include <syslog.h>
 
 #include <functional>
@@ -68,6 +76,9 @@ void SetSyslog(bool on);
 const std::string& Tag();
 // FacilityByName - "mail" -> LOG_MAIL, ...; -1 when unknown.
 int FacilityByName(std::string_view name);
+
+// Pid - getpid(), cached (reset in a forked child).
+pid_t Pid();
 
 int Verbose();
 void AddVerbose();

@@ -240,6 +240,7 @@ ParamSpec kTable[] = {
     {"tlsfront_relay", T::kString, ""},
     {"tlsfront_proxy_protocol", T::kString, "none"},
     {"tlsfront_tls_alpn", T::kString, ""},
+    {"tlsfront_direct_relay", T::kBool, "yes"},
     {"tlsfront_timeout", T::kTime, "300s", 's', 1, 0},
     {"tlsfront_session_time_limit", T::kTime, "0s", 's', 0, 0},
     {"tlsfront_tls_timeout", T::kTime, "60s", 's', 1, 0},

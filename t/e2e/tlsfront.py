@@ -32,6 +32,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 BIN = os.path.join(TOP, "build", "bin")
 BASE = int(os.environ.get("TLSFRONT_TEST_PORT", "21000"))
 P_HTTP, P_V2, P_V1, P_BULK, P_DEAD, P_CAP = BASE, BASE + 1, BASE + 2, BASE + 3, BASE + 4, BASE + 5
+P_OLD = BASE + 6  # tlsfront_direct_relay = no: tlsfront relays the plaintext itself
 B_HTTP, B_V2, B_V1, B_BULK, B_DEAD = BASE + 10, BASE + 11, BASE + 12, BASE + 13, BASE + 14
 BIG = 64 * 1024 * 1024
 DEADLINE = time.monotonic() + 110
@@ -233,6 +234,24 @@ def half_close_exchange(port, first, body, fin=False):
     return reply, err
 
 
+def front_io(master_pid):
+    """rchar+wchar summed over master's tlsfront children (/proc/PID/io)."""
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                st = f.read()
+            if "(tlsfront)" not in st or int(st[st.rindex(")") + 2:].split()[1]) != master_pid:
+                continue
+            with open("/proc/%s/io" % pid) as f:
+                for line in f:
+                    if line.startswith(("rchar:", "wchar:")):
+                        total += int(line.split()[1])
+        except (OSError, ValueError):
+            pass
+    return total
+
+
 def main():
     if os.geteuid() != 0:
         print("skip: tlsfront test needs root (our master runs as root)")
@@ -297,6 +316,8 @@ def run(t):
         f.write("127.0.0.1:%d inet n - y - 1 tlsfront -V -o tlsfront_relay=inet:127.0.0.1:%d\n" % (P_DEAD, B_DEAD))
         f.write("127.0.0.1:%d inet n - y - 1 tlsfront -V -o tlsfront_relay=inet:127.0.0.1:%d"
                 " -o tlsfront_connection_limit=1\n" % (P_CAP, B_BULK))
+        f.write("127.0.0.1:%d inet n - y - 1 tlsfront -V -o tlsfront_relay=inet:127.0.0.1:%d"
+                " -o tlsfront_direct_relay=no\n" % (P_OLD, B_BULK))
 
     # Backends.
     handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=www, **k)
@@ -317,7 +338,7 @@ def run(t):
         for line in main.master.stdout:
             log_lines.append(line.decode(errors="replace"))
     threading.Thread(target=drain, daemon=True).start()
-    for port in (P_HTTP, P_V2, P_V1, P_BULK, P_DEAD, P_CAP):
+    for port in (P_HTTP, P_V2, P_V1, P_BULK, P_DEAD, P_CAP, P_OLD):
         while time.monotonic() < DEADLINE:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -357,12 +378,33 @@ def run(t):
     dt = time.monotonic() - t0
     ok(r.stdout.split()[:1] == [big_sha], "64 MiB download byte-exact (SHA-256) in %.1f s" % dt, r.stdout)
     up = os.urandom(1 << 20) * int(os.environ.get("TLSFRONT_UP_MIB", "64"))
+    io0 = front_io(main.master.pid)
     t0 = time.monotonic()
     reply, err = half_close_exchange(P_BULK, b"PUT\n", up)
     dt = time.monotonic() - t0
+    io1 = front_io(main.master.pid)
     want = ("%d %s\n" % (len(up), hashlib.sha256(up).hexdigest())).encode()
     ok(reply == want, "64 MiB upload byte-exact (SHA-256, reply after close_notify) in %.1f s" % dt,
        "%r err=%s" % (reply[:120], err))
+    # Direct relay: tlsproxy relays TLS <-> backend, no byte crosses tlsfront.
+    ok(io0 > 0 and io1 - io0 < 256 * 1024,
+       "direct relay: tlsfront read+wrote %d bytes during the %d-byte upload" % (io1 - io0, len(up)))
+    time.sleep(0.3)
+    ok(re.search(r"tlsfront.*disconnect from \[127\.0\.0\.1\]:\d+ in=%d out=%d " % (len(up) + 4, len(want)),
+                 log_text()), "direct relay: the disconnect line has tlsproxy's byte counts",
+       log_text()[-400:])
+    # tlsfront_direct_relay = no: the plaintext stream crosses tlsfront.
+    up8 = up[:8 << 20]
+    io0 = front_io(main.master.pid)
+    reply, err = half_close_exchange(P_OLD, b"PUT\n", up8)
+    io1 = front_io(main.master.pid)
+    want8 = ("%d %s\n" % (len(up8), hashlib.sha256(up8).hexdigest())).encode()
+    ok(reply == want8 and io1 - io0 > len(up8),  # rchar: read(); send() is not in wchar
+       "tlsfront_direct_relay=no: 8 MiB upload byte-exact, relayed by tlsfront (%d bytes of I/O)" % (io1 - io0),
+       "%r err=%s" % (reply[:120], err))
+    reply, err = half_close_exchange(P_OLD, b"HALF\n", b"some request")
+    ok(reply == b"after-eof:" + b"x" * 200000 + b":end\n", "tlsfront_direct_relay=no: half-close",
+       "%r err=%s" % (reply[:80], err))
 
     # 4. Half-close: the reply is sent only after the backend reads EOF.
     reply, err = half_close_exchange(P_BULK, b"HALF\n", b"some request")
@@ -405,6 +447,21 @@ def run(t):
         line, payload = str(e).encode(), b""
     want = ("PROXY TCP4 127.0.0.1 127.0.0.1 %d %d\r\n" % (cport, P_V1)).encode()
     ok(line == want and payload == b"hello-v1", "PROXY v1: %r" % want, (line, payload))
+
+    # 5b. TLS 1.3: a resumed handshake issues a fresh ticket (each ticket is
+    # used once), so every reconnection resumes.
+    ctx13 = client_ctx()
+    ctx13.minimum_version = ssl.TLSVersion.TLSv1_3
+    sess, reused = None, []
+    for i in range(4):
+        with socket.create_connection(("127.0.0.1", P_HTTP), timeout=30) as raw13:
+            with ctx13.wrap_socket(raw13, server_hostname="localhost", session=sess) as s13:
+                s13.sendall(b"GET /index.html HTTP/1.0\r\n\r\n")
+                while s13.recv(65536):
+                    pass
+                reused.append(s13.session_reused)
+                sess = s13.session
+    ok(reused == [False, True, True, True], "TLS 1.3: each resumed handshake brings a new ticket", reused)
 
     # 6. Backend down: the client is closed, one log line.
     raw, s = tls_connect(P_DEAD)

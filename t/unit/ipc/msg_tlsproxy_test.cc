@@ -104,6 +104,21 @@ TEST(MsgTlsproxy, MalformedAndInvalid) {
   EXPECT_FALSE(r.Validate());
 }
 
+TEST(MsgTlsproxy, DirectRelayNeedsContextAndDoneRoundTrips) {
+  TlsproxyRequest r{"[192.0.2.1]:1", kTlsproxyRoleServer, 60, 300, "tlsfront", kPftlsDirectRelay, std::nullopt};
+  EXPECT_FALSE(r.Validate());
+  r.flags |= kTlsproxySendContext;
+  EXPECT_TRUE(r.Validate());
+  r.pftls_flags = kPftlsDirectRelay | kPftlsHalfClose | (1u << 2);
+  EXPECT_FALSE(r.Validate());
+  TlsproxyDone d{1ull << 40, 7};
+  Result<std::string> wire = d.Encode();
+  ASSERT_TRUE(wire);
+  Result<TlsproxyDone> back = TlsproxyDone::Decode(Parse(*wire));
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(*back, d);
+}
+
 TEST(MsgTlsproxy, Status) {
   EXPECT_EQ(*TlsproxyStatus{1}.Encode(), B("status\0" "1\0\0"));
   EXPECT_EQ(*TlsproxyStatus{0}.Encode(), B("status\0" "0\0\0"));

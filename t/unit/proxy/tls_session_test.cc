@@ -18,6 +18,9 @@
 #include <thread>
 #include <vector>
 
+#include "ipc/attr0.h"
+#include "ipc/fdpass.h"
+#include "ipc/msg_tlsproxy.h"
 #include "t/tools/tls_duplex.h"
 #include "t/unit/tls/tls_testutil.h"
 
@@ -353,6 +356,80 @@ TEST_F(TlsSessionTest, ClientHelloHookPausesAndResumes) {
   EXPECT_EQ(calls, 2);
   char buf[8];
   EXPECT_EQ(read(plain_peer_.get(), buf, sizeof(buf)), 1);
+}
+
+// Direct relay: the context goes to the control connection, client bytes
+// wait (bounded) for the backend socket passed on it, then TLS <-> backend
+// with half-close, and a TlsproxyDone record with the counts ends it.
+TEST_F(TlsSessionTest, DirectRelayTakesTheBackendSocket) {
+  params_.direct_relay = true;
+  params_.half_close = true;
+  params_.context = [](const tls::SessionFacts&) { return std::string("CTX\n"); };
+  int b[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);
+  UniqueFd backend_peer(b[0]), backend(b[1]);
+  StartSession();
+  std::string got;
+  std::thread client([&] {
+    SslPtr ssl = Client();
+    if (SSL_connect(ssl.get()) != 1) return;
+    SSL_write(ssl.get(), "early bytes", 11);
+    SSL_shutdown(ssl.get());
+    char buf[64];
+    int n;
+    while ((n = SSL_read(ssl.get(), buf, sizeof(buf))) > 0) got.append(buf, static_cast<size_t>(n));
+  });
+  std::string ctl, req;
+  std::thread front([&] {
+    char buf[256];
+    ssize_t n = read(plain_peer_.get(), buf, sizeof(buf));  // the context list
+    if (n > 0) ctl.assign(buf, static_cast<size_t>(n));
+    usleep(200 * 1000);  // the client's bytes arrive meanwhile: held by the session
+    if (!ipc::SendFd(plain_peer_.get(), backend.get())) return;
+    backend.reset();
+    while ((n = read(backend_peer.get(), buf, sizeof(buf))) > 0) req.append(buf, static_cast<size_t>(n));
+    (void)!write(backend_peer.get(), "reply", 5);
+    shutdown(backend_peer.get(), SHUT_WR);
+    std::string done;
+    while ((n = read(plain_peer_.get(), buf, sizeof(buf))) > 0) done.append(buf, static_cast<size_t>(n));
+    auto rec = ipc::ParseRecord(done);
+    auto d = rec ? ipc::TlsproxyDone::Decode(*rec) : Result<ipc::TlsproxyDone>(MakeError(rec.error()));
+    EXPECT_TRUE(d) << d.error();
+    if (d) {
+      EXPECT_EQ(*d, (ipc::TlsproxyDone{11, 5}));
+    }
+  });
+  Loop(std::chrono::seconds(10));
+  client.join();
+  front.join();
+  EXPECT_TRUE(done_);
+  EXPECT_EQ(ctl, "CTX\n");
+  EXPECT_EQ(req, "early bytes");
+  EXPECT_EQ(got, "reply");
+}
+
+// Direct relay: the front end closing its connection ends the session.
+TEST_F(TlsSessionTest, DirectRelayEndsWhenTheFrontCloses) {
+  params_.direct_relay = true;
+  params_.context = [](const tls::SessionFacts&) { return std::string("CTX\n"); };
+  StartSession();
+  std::thread client([&] {
+    SslPtr ssl = Client();
+    if (SSL_connect(ssl.get()) != 1) return;
+    char buf[64];
+    while (SSL_read(ssl.get(), buf, sizeof(buf)) > 0) {
+    }
+  });
+  std::thread front([&] {
+    char buf[64];
+    (void)!read(plain_peer_.get(), buf, sizeof(buf));
+    plain_peer_.reset();
+  });
+  Loop(std::chrono::seconds(10));
+  front.join();
+  shutdown(client_fd_.get(), SHUT_RDWR);
+  client.join();
+  EXPECT_TRUE(done_);
 }
 
 }  // namespace
