@@ -56,7 +56,10 @@ bool SmtpSession::AttachClient(int fd) {
 // answer (a large message) must not end it.
 ipc::TlsproxyRequest SmtpSession::HandoffRequest() const {
   long session = std::max<long>(cfg_.idle_timeout.count(), cfg_.tls_timeout);
-  return {endpoint_, ipc::kTlsproxyRoleServer, static_cast<uint32_t>(cfg_.tls_timeout),
+  // Wrapper mode asks for the context: its arrival says the handshake is
+  // done (the backend is connected only then).
+  uint32_t flags = ipc::kTlsproxyRoleServer | (cfg_.wrapper ? ipc::kTlsproxySendContext : 0u);
+  return {endpoint_, flags, static_cast<uint32_t>(cfg_.tls_timeout),
           static_cast<uint32_t>(session), cfg_.serverid, {}};
 }
 
@@ -70,18 +73,37 @@ void SmtpSession::Start() {
     handoff_->Start();
     return;
   }
+  // The client's input waits in its buffer until the relay starts; its
+  // EOF or idle timeout ends the session even while the backend is slow.
   if (!AttachClient(client_fd_.release())) return Finish("out of memory");
-  bufferevent_disable(client_.get(), EV_READ);  // nothing is read before the greeting
+  if (!ConnectBackend()) return CloseAfter("421 4.3.2 Service currently unavailable\r\n", "backend unavailable");
+}
+
+// ConnectBackend - connect and wait for the greeting, bounded until the
+// relay starts (after that the client's idle timeout bounds each wait).
+bool SmtpSession::ConnectBackend() {
+  phase_ = Phase::kConnecting;
   backend_.reset(bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE));
-  if (!backend_) return Finish("out of memory");
+  if (!backend_) return false;
   bufferevent_setcb(backend_.get(), BackendRead, nullptr, BackendEvent, this);
   bufferevent_setwatermark(backend_.get(), EV_READ, 0, kMaxBuffered);
+  timeval rd{static_cast<time_t>(cfg_.idle_timeout.count()), 0};
+  timeval wr{static_cast<time_t>(kBackendConnectTimeout.count()), 0};
+  bufferevent_set_timeouts(backend_.get(), &rd, &wr);
   if (bufferevent_socket_connect(backend_.get(), reinterpret_cast<const sockaddr*>(&cfg_.backend),
                                  static_cast<int>(cfg_.backend_len)) != 0) {
     log::Warn("connect to backend: %s", strerror(errno));
-    SendClient("421 4.3.2 Service currently unavailable\r\n");
-    return Finish("backend unavailable");
+    return false;
   }
+  return true;
+}
+
+// EnterRelay - the backend's greeting is the client's: relay from now on.
+void SmtpSession::EnterRelay() {
+  phase_ = Phase::kRelay;
+  if (backend_) bufferevent_set_timeouts(backend_.get(), nullptr, nullptr);
+  bufferevent_enable(client_.get(), EV_READ);
+  OnClientData();  // input that came meanwhile waits in the buffer
 }
 
 void SmtpSession::ClientRead(bufferevent*, void* arg) { static_cast<SmtpSession*>(arg)->OnClientData(); }
@@ -89,10 +111,10 @@ void SmtpSession::BackendRead(bufferevent*, void* arg) { static_cast<SmtpSession
 
 void SmtpSession::ClientEvent(bufferevent*, short what, void* arg) {
   auto* s = static_cast<SmtpSession*>(arg);
+  if (s->phase_ == Phase::kDone) return s->Finish(s->closing_why_);  // last reply not deliverable
   if (what & BEV_EVENT_TIMEOUT) {
     log::Info("timeout after %s from %s", s->data_mode_ ? "DATA" : "command", s->endpoint_.c_str());
-    s->SendClient("421 4.4.2 " + s->cfg_.myhostname + " Error: timeout exceeded\r\n");
-    return s->Finish("timeout");
+    return s->CloseAfter("421 4.4.2 " + s->cfg_.myhostname + " Error: timeout exceeded\r\n", "timeout");
   }
   if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
     // Bytes the client sent before leaving still reach the backend.
@@ -114,25 +136,41 @@ void SmtpSession::BackendEvent(bufferevent*, short what, void* arg) {
     bufferevent_enable(s->backend_.get(), EV_READ | EV_WRITE);
     return;
   }
+  static const char kUnavailable[] = "421 4.3.2 Service currently unavailable\r\n";
+  if (what & BEV_EVENT_TIMEOUT) {
+    log::Warn("timeout while waiting for the backend %s for %s",
+              s->phase_ == Phase::kConnecting ? "to accept the connection" : "to answer", s->endpoint_.c_str());
+    return s->CloseAfter(kUnavailable, "backend timeout");
+  }
   if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
     if (s->phase_ == Phase::kConnecting) {
       log::Warn("connect to backend for %s: %s", s->endpoint_.c_str(), strerror(EVUTIL_SOCKET_ERROR()));
-      s->SendClient("421 4.3.2 Service currently unavailable\r\n");
+      return s->CloseAfter(kUnavailable, "backend unavailable");
     }
     // Deliver what the backend said last (e.g. 221), then close.
-    if (s->client_ && evbuffer_get_length(bufferevent_get_output(s->client_.get())) > 0) {
-      s->backend_.reset();
-      bufferevent_disable(s->client_.get(), EV_READ);
-      bufferevent_setcb(s->client_.get(), nullptr, ClientWritten, ClientEvent, s);
-      return;
-    }
-    s->Finish("backend disconnected");
+    s->CloseAfter("", "backend disconnected");
   }
+}
+
+// CloseAfter - last words to the client, then close: the backend goes at
+// once, the client once its pending output is written (bounded by the
+// idle timeout, as a write timeout).
+void SmtpSession::CloseAfter(const std::string& reply, const char* why) {
+  backend_.reset();
+  phase_ = Phase::kDone;
+  closing_why_ = why;
+  if (!client_) return Finish(why);
+  SendClient(reply);
+  if (evbuffer_get_length(bufferevent_get_output(client_.get())) == 0) return Finish(why);
+  bufferevent_disable(client_.get(), EV_READ);
+  timeval wr{static_cast<time_t>(cfg_.idle_timeout.count()), 0};
+  bufferevent_set_timeouts(client_.get(), nullptr, &wr);
+  bufferevent_setcb(client_.get(), nullptr, ClientWritten, ClientEvent, this);
 }
 
 void SmtpSession::ClientWritten(bufferevent*, void* arg) {
   auto* s = static_cast<SmtpSession*>(arg);
-  if (!s->backend_) return s->Finish("backend disconnected");
+  if (s->phase_ == Phase::kDone) return s->Finish(s->closing_why_);
   s->MaybeStartTls();
 }
 
@@ -167,10 +205,8 @@ void SmtpSession::OnBackendReply(const SmtpReply& r) {
     case Phase::kGreeting:
       greeting_ = r.raw;
       if (r.code != 220) {
-        phase_ = Phase::kRelay;
         SendClient(greeting_);
-        bufferevent_enable(client_.get(), EV_READ);
-        return;
+        return EnterRelay();
       }
       SendBackend("EHLO " + cfg_.myhostname + "\r\n");
       phase_ = Phase::kProbeEhlo;
@@ -185,17 +221,13 @@ void SmtpSession::OnBackendReply(const SmtpReply& r) {
         phase_ = Phase::kXclient;
         return;
       }
-      phase_ = Phase::kRelay;
       SendClient(greeting_);
-      bufferevent_enable(client_.get(), EV_READ);
-      return;
+      return EnterRelay();
     }
     case Phase::kXclient:
       if (r.code != 220) log::Warn("backend refused XCLIENT for %s: %s", endpoint_.c_str(), r.lines[0].c_str());
-      phase_ = Phase::kRelay;
       SendClient(r.code == 220 ? r.raw : greeting_);
-      bufferevent_enable(client_.get(), EV_READ);
-      OnClientData();
+      EnterRelay();
       return;
     default:
       break;
@@ -363,23 +395,31 @@ void SmtpSession::HandoffDone(HandoffResult r) {
     client_.reset();  // closes our copy of the client socket
   }
   tls_active_ = true;
-  if (!AttachClient(r.proxy.release())) return Finish("out of memory");
   if (cfg_.wrapper) {
-    // Implicit TLS: now reach the backend.
-    bufferevent_disable(client_.get(), EV_READ);
-    phase_ = Phase::kConnecting;
-    backend_.reset(bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE));
-    if (!backend_) return Finish("out of memory");
-    bufferevent_setcb(backend_.get(), BackendRead, nullptr, BackendEvent, this);
-    bufferevent_setwatermark(backend_.get(), EV_READ, 0, kMaxBuffered);
-    if (bufferevent_socket_connect(backend_.get(), reinterpret_cast<const sockaddr*>(&cfg_.backend),
-                                   static_cast<int>(cfg_.backend_len)) != 0) {
-      SendClient("421 4.3.2 Service currently unavailable\r\n");
-      return Finish("backend unavailable");
-    }
+    // Implicit TLS: the backend is reached once the handshake is done.
+    proxy_fd_ = std::move(r.proxy);
+    ctx_reader_ = std::make_unique<ContextReader>(base_, proxy_fd_.get(), std::chrono::seconds(cfg_.tls_timeout + 10),
+                                                  [this](ContextResult c) { WrapperHandshakeDone(std::move(c)); });
+    if (!ctx_reader_->Start()) return Finish("out of memory");
     return;
   }
+  if (!AttachClient(r.proxy.release())) return Finish("out of memory");
   phase_ = Phase::kRelay;
+}
+
+void SmtpSession::WrapperHandshakeDone(ContextResult c) {
+  std::unique_ptr<ContextReader> done = std::move(ctx_reader_);  // freed on return
+  using K = ContextResult::Kind;
+  if (c.kind == K::kTimeout) return Finish("TLS handshake timeout");
+  if (c.kind == K::kClosed) return Finish("TLS handshake failed");  // tlsproxy logged why
+  if (c.kind == K::kBad) {
+    log::Warn("bad TLS context from tlsproxy for %s: %s", endpoint_.c_str(), c.error.c_str());
+    return Finish("bad TLS context");
+  }
+  if (!AttachClient(proxy_fd_.release())) return Finish("out of memory");
+  // Commands the client sent right after its Finished wait for the relay.
+  if (!c.early.empty()) evbuffer_add(bufferevent_get_input(client_.get()), c.early.data(), c.early.size());
+  if (!ConnectBackend()) return CloseAfter("421 4.3.2 Service currently unavailable\r\n", "backend unavailable");
 }
 
 void SmtpSession::Finish(const char* why) {
@@ -389,6 +429,8 @@ void SmtpSession::Finish(const char* why) {
   if (log::Verbose()) log::Info("%s: %s", endpoint_.c_str(), why);
   log::Info("DISCONNECT %s", endpoint_.c_str());
   handoff_.reset();
+  ctx_reader_.reset();
+  proxy_fd_.reset();
   client_.reset();
   backend_.reset();
   client_fd_.reset();

@@ -29,7 +29,12 @@
  *	the session continues in plaintext. At level "encrypt", mail
  *	commands before STARTTLS get "530 5.7.0 Must issue a STARTTLS
  *	command first" (EHLO, HELO, NOOP, RSET, QUIT, STARTTLS pass).
- *	Wrapper mode hands the client to tlsproxy before anything else.
+ *	Wrapper mode hands the client to tlsproxy before anything else
+ *	(asking for the TLS context) and connects to the backend only once
+ *	the handshake is done: a client that never completes it costs the
+ *	backend nothing. Until the relay starts, the backend's connect
+ *	(kBackendConnectTimeout) and replies (smtpfront_timeout) are bounded,
+ *	and a client that leaves meanwhile ends the session at once.
  *	Message content (DATA, BDAT) is relayed without interpretation.
  * SECURITY
  *	Client lines are capped at kMaxCommandLine bytes; replies and
@@ -54,6 +59,7 @@
 #include <memory>
 #include <string>
 
+#include "front/context_reader.h"
 #include "front/handoff_client.h"
 #include "front/smtp_text.h"
 #include "tls/policy.h"
@@ -64,6 +70,7 @@ namespace pftls::front {
 
 inline constexpr size_t kMaxCommandLine = 4096;
 inline constexpr size_t kMaxBuffered = 256 * 1024;  // per direction, before we stop reading
+inline constexpr std::chrono::seconds kBackendConnectTimeout{30};
 
 struct FrontConfig {
   sockaddr_storage backend{};
@@ -117,6 +124,10 @@ class SmtpSession {
   void SendClient(const std::string& bytes);
   void MaybeStartTls();
   void HandoffDone(HandoffResult r);
+  void WrapperHandshakeDone(ContextResult c);
+  bool ConnectBackend();
+  void EnterRelay();
+  void CloseAfter(const std::string& reply, const char* why);
   void DataBytes(evbuffer* in);
   void Finish(const char* why);
 
@@ -137,6 +148,9 @@ class SmtpSession {
   int data_tail_ = 2;          // matched prefix of "\r\n.\r\n" (starts after a line end)
   uint64_t bdat_left_ = 0;
   std::unique_ptr<HandoffClient> handoff_;
+  std::unique_ptr<ContextReader> ctx_reader_;  // wrapper: until the handshake is done
+  UniqueFd proxy_fd_;                           // wrapper: the tlsproxy stream meanwhile
+  const char* closing_why_ = "";  // CloseAfter()
   bool finished_ = false;
 };
 

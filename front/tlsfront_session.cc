@@ -69,57 +69,32 @@ void TlsfrontSession::HandoffDone(HandoffResult r) {
     return Finish("TLS not available");
   }
   proxy_ = std::move(r.proxy);
-  // tlsproxy writes the context in one go once the handshake is done (its
-  // own handshake deadline is absolute), so a persistent wait is bounded.
-  ev_.reset(event_new(base_, proxy_.get(), EV_READ | EV_PERSIST, OnProxyRead, this));
-  if (!ev_) return Finish("out of memory");
-  timeval tv{static_cast<time_t>(cfg_.tls_timeout + 10), 0};
-  event_add(ev_.get(), &tv);
+  ctx_reader_ = std::make_unique<ContextReader>(base_, proxy_.get(), std::chrono::seconds(cfg_.tls_timeout + 10),
+                                                [this](ContextResult c) { ContextRead(std::move(c)); });
+  if (!ctx_reader_->Start()) return Finish("out of memory");
 }
 
-void TlsfrontSession::OnProxyRead(evutil_socket_t, short what, void* arg) {
-  static_cast<TlsfrontSession*>(arg)->ReadContext(what);
-}
-
-void TlsfrontSession::ReadContext(short what) {
-  if (what & EV_TIMEOUT) return Finish("TLS handshake timeout");
-  uint8_t buf[4096];
-  ssize_t n = read(proxy_.get(), buf, sizeof(buf));
-  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-  if (n <= 0) return Finish("TLS handshake failed");  // tlsproxy logged why
-  auto used = parser_.Feed(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
-  if (!used) {
-    log::Warn("bad TLS context from tlsproxy for %s: %s", endpoint_.c_str(), used.error().c_str());
+void TlsfrontSession::ContextRead(ContextResult c) {
+  std::unique_ptr<ContextReader> done = std::move(ctx_reader_);  // freed on return
+  using K = ContextResult::Kind;
+  if (c.kind == K::kTimeout) return Finish("TLS handshake timeout");
+  if (c.kind == K::kClosed) return Finish("TLS handshake failed");  // tlsproxy logged why
+  if (c.kind == K::kBad) {
+    log::Warn("bad TLS context from tlsproxy for %s: %s", endpoint_.c_str(), c.error.c_str());
     return Finish("bad TLS context");
   }
-  context_bytes_ += *used;
-  if (!parser_.done()) {
-    if (context_bytes_ > kMaxContextBytes) {
-      log::Warn("TLS context from tlsproxy too long for %s", endpoint_.c_str());
-      return Finish("bad TLS context");
-    }
-    return;
-  }
-  auto ctx = ipc::TlsContext::Decode(parser_.Take());
-  if (ctx) {
-    if (Status v = ctx->Validate(); !v) ctx = MakeError(v.error());
-  }
-  if (!ctx) {
-    log::Warn("bad TLS context from tlsproxy for %s: %s", endpoint_.c_str(), ctx.error().c_str());
-    return Finish("bad TLS context");
-  }
-  early_.assign(reinterpret_cast<const char*>(buf) + *used, static_cast<size_t>(n) - *used);
+  early_ = std::move(c.early);
   if (cfg_.direct_relay && !early_.empty()) {
     log::Warn("unexpected data after the TLS context from tlsproxy for %s", endpoint_.c_str());
     return Finish("bad TLS context");
   }
+  ipc::TlsContext* ctx = &c.ctx;
   tls_version_ = std::move(ctx->cipher_protocol);
   tls_cipher_ = std::move(ctx->cipher_name);
   sig_alg_ = std::move(ctx->srvr_signature);
   key_alg_ = std::move(ctx->key_exchange);
   peer_status_ = ctx->peer_status;
   if (ctx->alpn) alpn_ = std::move(*ctx->alpn);
-  ev_.reset();
   ConnectBackend();
 }
 
@@ -255,6 +230,7 @@ void TlsfrontSession::Finish(const char* why) {
   log::Info("disconnect from %s in=%llu out=%llu (%s)", endpoint_.c_str(), static_cast<unsigned long long>(in),
             static_cast<unsigned long long>(out), why);
   handoff_.reset();
+  ctx_reader_.reset();
   ev_.reset();
   total_.reset();
   client_.reset();

@@ -57,6 +57,7 @@
 
 #include "front/handoff_client.h"
 #include "front/relay.h"
+#include "front/context_reader.h"
 #include "ipc/attr0.h"
 #include "ipc/msg_tlsproxy.h"
 #include "util/fd.h"
@@ -66,7 +67,6 @@
 namespace pftls::front {
 
 inline constexpr std::chrono::seconds kBackendConnectTimeout{30};
-inline constexpr size_t kMaxContextBytes = 8 * 1024;
 
 enum class ProxyHeader { kNone, kV1, kV2 };
 Result<ProxyHeader> ParseProxyHeader(const std::string& value);
@@ -96,10 +96,9 @@ class TlsfrontSession {
   void Start();
 
  private:
-  static void OnProxyRead(evutil_socket_t, short what, void* arg);
   static void OnBackendConnect(evutil_socket_t, short what, void* arg);
   void HandoffDone(HandoffResult r);
-  void ReadContext(short what);
+  void ContextRead(ContextResult r);
   void ConnectBackend();
   void BackendConnected(short what);
   void StartRelay();
@@ -115,8 +114,9 @@ class TlsfrontSession {
   std::string endpoint_;
   UniqueFd client_, proxy_, backend_;
   std::unique_ptr<HandoffClient> handoff_;
+  std::unique_ptr<ContextReader> ctx_reader_;
   EventPtr ev_;
-  ipc::Attr0Parser parser_;
+  ipc::Attr0Parser parser_;  // direct relay: the end record
   size_t context_bytes_ = 0;
   std::string early_;  // client bytes that followed the context list
   std::string tls_version_, tls_cipher_, sig_alg_, key_alg_, alpn_;

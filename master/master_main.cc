@@ -31,8 +31,9 @@
  *	process (probation): the old ones retire only once it reports READY
  *	(util/master_proto.h; or is alive after 10 s). If it dies first (a
  *	broken key, a bad path) master logs one "error: reload: service ..."
- *	and the old processes keep serving with what they loaded; a process
- *	started later for that service reads the new, broken configuration.
+ *	and the old processes keep serving with what they loaded; master
+ *	starts no new process for that service until they have all ended
+ *	(a new one would read the broken configuration).
  *	SIGTERM/SIGINT: send
  *	SIGTERM to every process, SIGKILL after 5 seconds, then exit.
  *

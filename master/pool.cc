@@ -112,7 +112,13 @@ std::vector<pid_t> Pool::Retire() {
   return pids;
 }
 
+void Pool::HoldSize() {
+  held_ = !children_.empty();
+  UpdateListenWatch();
+}
+
 bool Pool::CanGrow() const {
+  if (held_) return false;
   size_t limit = cfg_.maxproc == 0 ? static_cast<size_t>(ctx_.ceiling) : static_cast<size_t>(cfg_.maxproc);
   return children_.size() < limit;
 }
@@ -218,6 +224,7 @@ bool Pool::OnChildExit(pid_t pid, int st) {
   Child c = it->second;
   children_.erase(it);
   if (c.avail) --avail_;
+  if (children_.empty()) held_ = false;  // nothing serves: try again
   std::string why = DescribeExit(st);
   if (probe_ == Probe::kRunning && pid == probe_pid_) {
     // Died before it was ready: the owner keeps the old pool serving.

@@ -46,6 +46,10 @@ class Pool {
   // watch until it proves itself; on_proven runs once, from the loop.
   Status StartProbation(std::function<void()> on_proven);
   bool ProbeFailed() const { return probe_ == Probe::kFailed; }
+  // HoldSize - after a failed probation of its replacement: start no new
+  // process (it would read the broken configuration, fail and throttle);
+  // the running ones serve. Ends when the last one has exited.
+  void HoldSize();
   const std::string& ProbeFailure() const { return probe_why_; }
   // DupListeners - copies of the listening sockets (for a probation pool).
   Result<std::vector<UniqueFd>> DupListeners() const;
@@ -92,6 +96,7 @@ class Pool {
   int avail_ = 0;
   bool throttled_ = false;
   bool used_ = false;  // a process was started on demand at least once
+  bool held_ = false;  // HoldSize()
   Probe probe_ = Probe::kNone;
   pid_t probe_pid_ = -1;
   std::string probe_why_;

@@ -143,9 +143,11 @@ void Supervisor::Settle() {
       it = probation_.erase(it);
     } else if (fresh.ProbeFailed()) {
       log::Error("reload: service %s: new process %s failed before it was ready (%s) -- the processes of the "
-                 "previous configuration keep serving; correct the configuration and reload",
+                 "previous configuration keep serving, and no new ones are started; correct the configuration "
+                 "and reload",
                  fresh.cfg().name.c_str(), fresh.cfg().path.c_str(), fresh.ProbeFailure().c_str());
       RetirePool(fresh, true, false);
+      if (auto old = pools_.find(it->first); old != pools_.end()) old->second->HoldSize();
       it = probation_.erase(it);
     } else {
       ++it;

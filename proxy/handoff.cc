@@ -245,6 +245,11 @@ void HandoffServer::StartSession(Conn* conn, UniqueFd plaintext, UniqueFd cipher
   p.half_close = req.pftls_flags && (*req.pftls_flags & ipc::kPftlsHalfClose) != 0;
   p.direct_relay = req.pftls_flags && (*req.pftls_flags & ipc::kPftlsDirectRelay) != 0;
   if (req.alpn) p.alpn = TlsSession::AlpnWire(*req.alpn);
+  if (p.direct_relay) {
+    // The backend socket is a second descriptor to receive: same spare.
+    p.free_slot = [this](int any_fd) { return FreeSlot(any_fd); };
+    p.slot_used = [this] { RefillSpare(); };
+  }
   if (req.flags & ipc::kTlsproxySendContext) {
     int level = static_cast<int>(env_.level);
     std::string namaddr = req.remote_endpoint;

@@ -460,6 +460,7 @@ void TlsSession::Finish() {
   plain_wr_ev_.reset();
   timer_ev_.reset();
   resume_ev_.reset();
+  slot_retry_ev_.reset();
   ctl_ev_.reset();
   SendDone();
   // A session that ended without a TLS error stays resumable: without this
@@ -484,6 +485,11 @@ bool TlsSession::StartControl(const std::string& context) {
 
 void TlsSession::OnControl(evutil_socket_t, short, void* arg) { static_cast<TlsSession*>(arg)->ControlReadable(); }
 
+void TlsSession::OnSlotRetry(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<TlsSession*>(arg);
+  if (!self->finished_ && self->ctl_ev_) event_add(self->ctl_ev_.get(), nullptr);
+}
+
 void TlsSession::ControlReadable() {
   if (finished_) return;
   if (plain_fd_) {
@@ -492,7 +498,16 @@ void TlsSession::ControlReadable() {
     Finish();
     return;
   }
+  if (params_.free_slot && !params_.free_slot(ctl_fd_.get())) {
+    // Level-triggered: stop watching (no spin) and look again soon.
+    event_del(ctl_ev_.get());
+    if (!slot_retry_ev_) slot_retry_ev_.reset(evtimer_new(base_, OnSlotRetry, this));
+    timeval tv{0, 50 * 1000};
+    if (slot_retry_ev_) evtimer_add(slot_retry_ev_.get(), &tv);
+    return;
+  }
   auto got = ipc::RecvFd(ctl_fd_.get());
+  if (params_.slot_used) params_.slot_used();
   if (!got) {
     // The front end went away (or sent garbage) before the backend socket.
     if (params_.loglevel >= 2 || got.error().find("end of file") == std::string::npos)

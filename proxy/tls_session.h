@@ -108,6 +108,13 @@ struct SessionParams {
   // the hook must then call TlsSession::Resume() exactly once later.
   // The handshake deadline keeps running while paused.
   std::function<bool(TlsSession&, SSL*)> client_hello;
+  // free_slot - direct_relay: called just before the backend socket is
+  // received; false means the process is at its descriptor limit (the
+  // kernel would drop the socket, MSG_CTRUNC): the session stops reading
+  // the control connection and asks again in 50 ms, within its deadline.
+  // slot_used - called after the receive (the owner refills its spare).
+  std::function<bool(int any_fd)> free_slot;
+  std::function<void()> slot_used;
 };
 
 class TlsSession {
@@ -157,6 +164,7 @@ class TlsSession {
   static void OnTimer(evutil_socket_t fd, short what, void* arg);
   static void OnResume(evutil_socket_t fd, short what, void* arg);
   static void OnControl(evutil_socket_t fd, short what, void* arg);
+  static void OnSlotRetry(evutil_socket_t fd, short what, void* arg);
   static int ClientHelloCallback(SSL* ssl, int* alert, void* arg);
   static int AlpnCallback(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                           unsigned int inlen, void* arg);
@@ -186,6 +194,7 @@ class TlsSession {
   UniqueFd cipher_fd_;
   UniqueFd ctl_fd_;  // direct_relay: the front end's connection
   EventPtr ctl_ev_;
+  EventPtr slot_retry_ev_;  // direct_relay at the descriptor limit
   SslPtr ssl_;
   EventPtr cipher_rd_ev_, cipher_wr_ev_, plain_rd_ev_, plain_wr_ev_, timer_ev_;
   // resume_ev_ - a user event (no descriptor) that runs Pump() on the next

@@ -9,7 +9,11 @@ each complete; the sink receives each message byte-exact and, through
 XCLIENT, the client's real address; "STARTTLS\\r\\nRSET\\r\\n" in one write
 never lets RSET's reply into TLS; level encrypt answers 530 to MAIL before
 STARTTLS; level none offers no STARTTLS; with tlsproxy gone STARTTLS gets
-454 and the session goes on in plaintext. Needs root; skips otherwise.
+454 and the session goes on in plaintext; a backend that accepts and never
+greets gets the client "421 4.3.2" after smtpfront_timeout, and a client
+that leaves meanwhile frees the backend connection at once; a wrapper-mode
+client that never completes the TLS handshake never reaches the backend.
+Needs root; skips otherwise.
 """
 import glob
 import hashlib
@@ -79,18 +83,96 @@ def delivered(sink, tag, before, suffix=b""):
     return m
 
 
+class SilentBackend:
+    """Accepts connections, never writes; records each connection and
+    when its peer closed it."""
+
+    def __init__(self):
+        import threading
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(64)
+        self.port = self.lsock.getsockname()[1]
+        self.conns = []  # [accepted_at, closed_at or None]
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        import selectors
+        sel = selectors.DefaultSelector()
+        sel.register(self.lsock, selectors.EVENT_READ)
+        while True:
+            for key, _ in sel.select():
+                if key.fileobj is self.lsock:
+                    c, _ = self.lsock.accept()
+                    rec = [time.monotonic(), None]
+                    self.conns.append(rec)
+                    sel.register(c, selectors.EVENT_READ, rec)
+                else:
+                    try:
+                        data = key.fileobj.recv(4096)
+                    except OSError:
+                        data = b""
+                    if not data:
+                        key.data[1] = time.monotonic()
+                        sel.unregister(key.fileobj)
+                        key.fileobj.close()
+
+
+def backend_bounds(p_silent, p_wr_silent, silent):
+    # A backend that never greets: the client gets 421 after the timeout.
+    t0 = time.monotonic()
+    with socket.create_connection(("127.0.0.1", p_silent), 10) as c:
+        c.settimeout(10)
+        reply = c.recv(512)
+    took = time.monotonic() - t0
+    check("silent backend: 421 after smtpfront_timeout (2s)", reply.startswith(b"421 4.") and 1.5 < took < 6,
+          f"{reply!r} after {took:.1f}s")
+    # A client that leaves before the greeting frees the backend at once.
+    n = len(silent.conns)
+    c = socket.create_connection(("127.0.0.1", p_silent), 10)
+    end = time.monotonic() + 5
+    while len(silent.conns) == n and time.monotonic() < end:
+        time.sleep(0.05)
+    c.close()
+    t0 = time.monotonic()
+    while len(silent.conns) > n and silent.conns[n][1] is None and time.monotonic() < t0 + 5:
+        time.sleep(0.05)
+    closed = len(silent.conns) > n and silent.conns[n][1] is not None
+    check("client gone before the greeting: backend connection closed at once",
+          closed and silent.conns[n][1] - t0 < 1.0,
+          f"closed after {silent.conns[n][1] - t0:.2f}s" if closed else "not closed within 5s")
+    # Wrapper mode: no backend connection until the TLS handshake is done.
+    n = len(silent.conns)
+    raw = socket.create_connection(("127.0.0.1", p_wr_silent), 10)
+    time.sleep(1.0)
+    without = len(silent.conns) - n
+    raw.close()
+    tls = client_context().wrap_socket(socket.create_connection(("127.0.0.1", p_wr_silent), 10),
+                                       server_hostname="localhost")
+    end = time.monotonic() + 5
+    while len(silent.conns) - n < 1 and time.monotonic() < end:
+        time.sleep(0.05)
+    tls.close()
+    check("wrapper: no backend connection before the handshake, one after it",
+          without == 0 and len(silent.conns) - n == 1, f"before={without} after={len(silent.conns) - n}")
+
+
 def main():
     if os.geteuid() != 0:
         print("skip: smtpfront e2e needs root (runs Debian's master(8))")
         return 0
     sink = SinkProc()
-    p_st, p_wr, p_enc, p_none = (pfinstance.free_port() for _ in range(4))
+    p_st, p_wr, p_enc, p_none, p_silent, p_wr_silent = (pfinstance.free_port() for _ in range(6))
+    silent = SilentBackend()
+    to_silent = f"-o smtpfront_relay=inet:127.0.0.1:{silent.port} -o smtpfront_timeout=2s"
     inst = pfinstance.Instance(
         ours={"tlsproxy": "build/bin/tlsproxy", "tlsmgr": "build/bin/tlsmgr", "smtpfront": "build/bin/smtpfront"},
         master_cf=f"""127.0.0.1:{p_st} inet n - n - - smtpfront
 127.0.0.1:{p_wr} inet n - n - - smtpfront -o smtpfront_tls_wrappermode=yes
 127.0.0.1:{p_enc} inet n - n - - smtpfront -o smtpfront_tls_security_level=encrypt
 127.0.0.1:{p_none} inet n - n - - smtpfront -o smtpfront_tls_security_level=none
+127.0.0.1:{p_silent} inet n - n - - smtpfront {to_silent}
+127.0.0.1:{p_wr_silent} inet n - n - - smtpfront {to_silent} -o smtpfront_tls_wrappermode=yes
 tlsproxy unix - - n - 0 tlsproxy
 tlsmgr unix - - n 1000? 1 tlsmgr
 """,
@@ -98,9 +180,10 @@ tlsmgr unix - - n 1000? 1 tlsmgr
     tmp = tempfile.mkdtemp(prefix="pftls-front-")
     try:
         inst.start(wait_for=("127.0.0.1", p_st))
-        for p in (p_wr, p_enc, p_none):
+        for p in (p_wr, p_enc, p_none, p_silent, p_wr_silent):
             pfinstance.wait_port("127.0.0.1", p)
         run_cases(inst, sink, p_st, p_wr, p_enc, p_none, tmp)
+        backend_bounds(p_silent, p_wr_silent, silent)
     finally:
         if failures:
             print("---- maillog (last 50 lines)\n" + "\n".join(inst.log().splitlines()[-50:]))

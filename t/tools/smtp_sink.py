@@ -66,13 +66,16 @@ class Sink:
                     writer.write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
                     await writer.drain()
                     body = bytearray()
-                    while True:
-                        l = await asyncio.wait_for(reader.readline(), 300)
-                        if not l:
-                            return
-                        if l in (b".\r\n", b".\n"):
-                            break
-                        body += l[1:] if l.startswith(b".") else l
+                    # One deadline for the whole content (a wait_for() per
+                    # line made the sink, not the relay, the bottleneck).
+                    async with asyncio.timeout(300):
+                        while True:
+                            l = await reader.readline()
+                            if not l:
+                                return
+                            if l in (b".\r\n", b".\n"):
+                                break
+                            body += l[1:] if l.startswith(b".") else l
                     self.save(peer, state, bytes(body))
                     state["from"], state["to"] = None, []
                     writer.write(b"250 2.0.0 Ok: queued\r\n")
