@@ -57,6 +57,7 @@ data_directory = $T/data
 daemon_directory = $T/libexec
 mail_owner = postfix
 echosvc_param = one
+p3_fail = no
 service_throttle_time = 3s
 max_idle = 100s
 CF
@@ -64,7 +65,7 @@ cat > "$T/etc/master.cf" <<CF
 # service type private unpriv chroot wakeup maxproc command
 127.0.0.1:$P1 inet n - n - 0 echosvc -o daemon_timeout=3s
 127.0.0.1:$P2 inet n - n - 1 echosvc -o echosvc_fail_start=yes
-127.0.0.1:$P3 inet n - n - 0 echosvc -o echosvc_delay=400 -o max_idle=2s multi
+127.0.0.1:$P3 inet n - n - 0 echosvc -o echosvc_delay=400 -o max_idle=2s -o echosvc_fail_start=\$p3_fail multi
 127.0.0.1:$P4 inet n - n - 1 echosvc -o daemon_timeout=3s -o echosvc_delay=8000
 echow unix - - y 2? 1 echosvc multi
 echonf unix - - n 1 1 echosvc nofiles
@@ -153,6 +154,30 @@ l2=$(sed -n 2p "$T/held.out")
 [ "$l2" = "$oldpid one after" ] && pass "held connection survived the reload ($l2)" || fail "held connection: $(cat "$T/held.out")"
 gone() { ! kill -0 "$oldpid" 2>/dev/null; }
 wait_for 5 gone && pass "old process $oldpid exited after its connection" || fail "old process $oldpid still alive"
+
+# --- reload with a configuration new processes die of: the old processes
+# keep serving and master starts no new one even when the load asks for
+# more (it would read the broken configuration and be throttled).
+rm -f "$T/flag3"
+python3 "$CLIENT" held 127.0.0.1:$P3 before "$T/flag3" after > "$T/held3.out" 2>&1 & h3=$!; bgpids+=($h3)
+wait_for 5 grep -q before "$T/held3.out" || fail "held connection to the multi service did not start"
+mark=$(wc -l < "$T/master.log")
+since() { tail -n +"$((mark + 1))" "$T/master.log" | grep -c -- "$1" || true; }
+sed -i 's/^p3_fail = no/p3_fail = yes/' "$T/etc/main.cf"
+kill -HUP "$MPID"
+reload_error() { [ "$(since "error: reload: service 127.0.0.1:$P3")" -ge 1 ]; }
+wait_for 5 reload_error || fail "no reload error for a configuration new processes die of"
+lpids=$(python3 "$CLIENT" load 127.0.0.1:$P3 6 3 0.15 || true)
+touch "$T/flag3"; wait "$h3" || true
+starts=$(since "echosvc_fail_start is set -- exiting (service 127.0.0.1:$P3)")
+errors=$(since "error: reload: service")
+served=$(echo "$lpids" | grep -c . || true)
+if [ "$starts" -eq 1 ] && [ "$errors" -eq 1 ] && [ "$served" -ge 1 ]; then
+  pass "failed reload: 1 failed start, 1 error; the load was served by $served old process(es), none started"
+else
+  fail "failed reload: $starts failed starts of the service (1 expected), $errors reload errors, served by '$lpids'"
+fi
+sed -i 's/^p3_fail = yes/p3_fail = no/' "$T/etc/main.cf"
 
 # --- SIGTERM: children stop, master exits, pid file removed ---
 kids=$(pgrep -P "$MPID" | tr '\n' ' ')

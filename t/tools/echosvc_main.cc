@@ -140,7 +140,9 @@ int main(int argc, char** argv) {
   spec.writes_files = !(argc > 1 && strcmp(argv[argc - 1], "nofiles") == 0);
   spec.pre_jail = [](daemon::Server& srv) {
     config::Config& c = srv.cfg();
-    if (c.Raw("echosvc_fail_start").value_or("no") == "yes") log::Fatal("echosvc_fail_start is set -- exiting");
+    Result<std::string> fail = c.Expand("echosvc_fail_start");  // "$name" allowed: one switch per service
+    if (fail && *fail == "yes")
+      log::Fatal("echosvc_fail_start is set -- exiting (service %s)", srv.service_name().c_str());
     g_settings.param = c.Str("echosvc_param");
     g_settings.delay_ms = atol(c.Raw("echosvc_delay").value_or("0").c_str());
   };
