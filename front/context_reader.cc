@@ -5,15 +5,18 @@
 
 #include <cerrno>
 
+#include "util/log.h"
+
 namespace pftls::front {
 
-ContextReader::ContextReader(event_base* base, int fd, std::chrono::seconds timeout, DoneFn done)
-    : base_(base), fd_(fd), timeout_(timeout), done_(std::move(done)) {}
-
-bool ContextReader::Start() {
-  ev_.reset(event_new(base_, fd_, EV_READ | EV_PERSIST, OnRead, this));
+bool ContextReader::Start(event_base* base, int fd, std::chrono::seconds timeout, std::string endpoint,
+                          DoneFn done) {
+  fd_ = fd;
+  endpoint_ = std::move(endpoint);
+  done_ = std::move(done);
+  ev_.reset(event_new(base, fd_, EV_READ | EV_PERSIST, OnRead, this));
   if (!ev_) return false;
-  timeval tv{static_cast<time_t>(timeout_.count()), 0};
+  timeval tv{static_cast<time_t>(timeout.count()), 0};
   return event_add(ev_.get(), &tv) == 0;
 }
 
@@ -22,40 +25,35 @@ void ContextReader::OnRead(evutil_socket_t, short what, void* arg) { static_cast
 void ContextReader::Read(short what) {
   ContextResult r;
   if (what & EV_TIMEOUT) {
-    r.kind = ContextResult::Kind::kTimeout;
+    r.failure = "TLS handshake timeout";
     return Done(std::move(r));
   }
   uint8_t buf[4096];
   ssize_t n = read(fd_, buf, sizeof(buf));
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n <= 0) {
-    r.kind = ContextResult::Kind::kClosed;  // the handshake failed; tlsproxy logged why
+    r.failure = "TLS handshake failed";  // tlsproxy logged why
     return Done(std::move(r));
   }
   auto used = parser_.Feed(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
-  if (!used) {
-    r.error = used.error();
-    return Done(std::move(r));
-  }
+  if (!used) return Bad(used.error());
   bytes_ += *used;
   if (!parser_.done()) {
-    if (bytes_ > kMaxContextBytes) {
-      r.error = "too long";
-      return Done(std::move(r));
-    }
+    if (bytes_ > kMaxContextBytes) return Bad("too long");
     return;
   }
   auto ctx = ipc::TlsContext::Decode(parser_.Take());
-  if (ctx) {
-    if (Status v = ctx->Validate(); !v) ctx = MakeError(v.error());
-  }
-  if (!ctx) {
-    r.error = ctx.error();
-    return Done(std::move(r));
-  }
-  r.kind = ContextResult::Kind::kOk;
+  if (!ctx) return Bad(ctx.error());
+  if (Status v = ctx->Validate(); !v) return Bad(v.error());
   r.ctx = std::move(*ctx);
   r.early.assign(reinterpret_cast<const char*>(buf) + *used, static_cast<size_t>(n) - *used);
+  Done(std::move(r));
+}
+
+void ContextReader::Bad(const std::string& why) {
+  log::Warn("bad TLS context from tlsproxy for %s: %s", endpoint_.c_str(), why.c_str());
+  ContextResult r;
+  r.failure = "bad TLS context";
   Done(std::move(r));
 }
 

@@ -6,8 +6,9 @@
 // silent connections, a scanner) costs the backend nothing. tlsproxy
 // writes the list once, after the handshake; its own handshake deadline
 // is absolute, and ours (timeout) bounds the wait as well. The list is
-// bounded (kMaxContextBytes) and strictly decoded; bytes that followed
-// it (client data already decrypted) are handed over as `early`.
+// bounded (kMaxContextBytes) and strictly decoded (a bad one is logged
+// here); bytes that followed it (client data already decrypted) are
+// handed over as `early`.
 #pragma once
 
 #include <event2/event.h>
@@ -25,31 +26,32 @@ namespace pftls::front {
 inline constexpr size_t kMaxContextBytes = 8 * 1024;
 
 struct ContextResult {
-  enum class Kind { kOk, kTimeout, kClosed, kBad } kind = Kind::kBad;
-  ipc::TlsContext ctx;  // kOk
-  std::string early;    // kOk: bytes that followed the list
-  std::string error;    // kBad: why, for the log
+  // failure - nullptr when the context arrived, else the session's end
+  // reason: "TLS handshake timeout", "TLS handshake failed" (tlsproxy
+  // logged why) or "bad TLS context".
+  const char* failure = nullptr;
+  ipc::TlsContext ctx;
+  std::string early;  // bytes that followed the list
 };
 
 class ContextReader {
  public:
   using DoneFn = std::function<void(ContextResult)>;
 
-  // fd stays the caller's; done runs once (never from Start) and may
-  // destroy the reader.
-  ContextReader(event_base* base, int fd, std::chrono::seconds timeout, DoneFn done);
-  ContextReader(const ContextReader&) = delete;
-  ContextReader& operator=(const ContextReader&) = delete;
-  bool Start();
+  // Start - read from fd (it stays the caller's); done runs once, never
+  // from Start, and may destroy the reader. endpoint is for the log.
+  bool Start(event_base* base, int fd, std::chrono::seconds timeout, std::string endpoint, DoneFn done);
+  // Stop - forget the wait (before the caller closes fd).
+  void Stop() { ev_.reset(); }
 
  private:
   static void OnRead(evutil_socket_t, short what, void* arg);
   void Read(short what);
   void Done(ContextResult r);
+  void Bad(const std::string& why);
 
-  event_base* base_;
-  int fd_;
-  std::chrono::seconds timeout_;
+  int fd_ = -1;
+  std::string endpoint_;
   DoneFn done_;
   EventPtr ev_;
   ipc::Attr0Parser parser_;

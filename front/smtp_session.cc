@@ -398,9 +398,9 @@ void SmtpSession::HandoffDone(HandoffResult r) {
   if (cfg_.wrapper) {
     // Implicit TLS: the backend is reached once the handshake is done.
     proxy_fd_ = std::move(r.proxy);
-    ctx_reader_ = std::make_unique<ContextReader>(base_, proxy_fd_.get(), std::chrono::seconds(cfg_.tls_timeout + 10),
-                                                  [this](ContextResult c) { WrapperHandshakeDone(std::move(c)); });
-    if (!ctx_reader_->Start()) return Finish("out of memory");
+    if (!ctx_reader_.Start(base_, proxy_fd_.get(), std::chrono::seconds(cfg_.tls_timeout + 10), endpoint_,
+                           [this](ContextResult c) { WrapperHandshakeDone(std::move(c)); }))
+      return Finish("out of memory");
     return;
   }
   if (!AttachClient(r.proxy.release())) return Finish("out of memory");
@@ -408,14 +408,7 @@ void SmtpSession::HandoffDone(HandoffResult r) {
 }
 
 void SmtpSession::WrapperHandshakeDone(ContextResult c) {
-  std::unique_ptr<ContextReader> done = std::move(ctx_reader_);  // freed on return
-  using K = ContextResult::Kind;
-  if (c.kind == K::kTimeout) return Finish("TLS handshake timeout");
-  if (c.kind == K::kClosed) return Finish("TLS handshake failed");  // tlsproxy logged why
-  if (c.kind == K::kBad) {
-    log::Warn("bad TLS context from tlsproxy for %s: %s", endpoint_.c_str(), c.error.c_str());
-    return Finish("bad TLS context");
-  }
+  if (c.failure) return Finish(c.failure);
   if (!AttachClient(proxy_fd_.release())) return Finish("out of memory");
   // Commands the client sent right after its Finished wait for the relay.
   if (!c.early.empty()) evbuffer_add(bufferevent_get_input(client_.get()), c.early.data(), c.early.size());
@@ -429,7 +422,7 @@ void SmtpSession::Finish(const char* why) {
   if (log::Verbose()) log::Info("%s: %s", endpoint_.c_str(), why);
   log::Info("DISCONNECT %s", endpoint_.c_str());
   handoff_.reset();
-  ctx_reader_.reset();
+  ctx_reader_.Stop();
   proxy_fd_.reset();
   client_.reset();
   backend_.reset();

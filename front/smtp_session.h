@@ -148,7 +148,7 @@ class SmtpSession {
   int data_tail_ = 2;          // matched prefix of "\r\n.\r\n" (starts after a line end)
   uint64_t bdat_left_ = 0;
   std::unique_ptr<HandoffClient> handoff_;
-  std::unique_ptr<ContextReader> ctx_reader_;  // wrapper: until the handshake is done
+  ContextReader ctx_reader_;  // wrapper: until the handshake is done
   UniqueFd proxy_fd_;                           // wrapper: the tlsproxy stream meanwhile
   const char* closing_why_ = "";  // CloseAfter()
   bool finished_ = false;

@@ -69,32 +69,24 @@ void TlsfrontSession::HandoffDone(HandoffResult r) {
     return Finish("TLS not available");
   }
   proxy_ = std::move(r.proxy);
-  ctx_reader_ = std::make_unique<ContextReader>(base_, proxy_.get(), std::chrono::seconds(cfg_.tls_timeout + 10),
-                                                [this](ContextResult c) { ContextRead(std::move(c)); });
-  if (!ctx_reader_->Start()) return Finish("out of memory");
+  if (!ctx_reader_.Start(base_, proxy_.get(), std::chrono::seconds(cfg_.tls_timeout + 10), endpoint_,
+                         [this](ContextResult c) { ContextRead(std::move(c)); }))
+    return Finish("out of memory");
 }
 
 void TlsfrontSession::ContextRead(ContextResult c) {
-  std::unique_ptr<ContextReader> done = std::move(ctx_reader_);  // freed on return
-  using K = ContextResult::Kind;
-  if (c.kind == K::kTimeout) return Finish("TLS handshake timeout");
-  if (c.kind == K::kClosed) return Finish("TLS handshake failed");  // tlsproxy logged why
-  if (c.kind == K::kBad) {
-    log::Warn("bad TLS context from tlsproxy for %s: %s", endpoint_.c_str(), c.error.c_str());
-    return Finish("bad TLS context");
-  }
+  if (c.failure) return Finish(c.failure);
   early_ = std::move(c.early);
   if (cfg_.direct_relay && !early_.empty()) {
     log::Warn("unexpected data after the TLS context from tlsproxy for %s", endpoint_.c_str());
     return Finish("bad TLS context");
   }
-  ipc::TlsContext* ctx = &c.ctx;
-  tls_version_ = std::move(ctx->cipher_protocol);
-  tls_cipher_ = std::move(ctx->cipher_name);
-  sig_alg_ = std::move(ctx->srvr_signature);
-  key_alg_ = std::move(ctx->key_exchange);
-  peer_status_ = ctx->peer_status;
-  if (ctx->alpn) alpn_ = std::move(*ctx->alpn);
+  tls_version_ = std::move(c.ctx.cipher_protocol);
+  tls_cipher_ = std::move(c.ctx.cipher_name);
+  sig_alg_ = std::move(c.ctx.srvr_signature);
+  key_alg_ = std::move(c.ctx.key_exchange);
+  peer_status_ = c.ctx.peer_status;
+  if (c.ctx.alpn) alpn_ = std::move(*c.ctx.alpn);
   ConnectBackend();
 }
 
@@ -230,7 +222,7 @@ void TlsfrontSession::Finish(const char* why) {
   log::Info("disconnect from %s in=%llu out=%llu (%s)", endpoint_.c_str(), static_cast<unsigned long long>(in),
             static_cast<unsigned long long>(out), why);
   handoff_.reset();
-  ctx_reader_.reset();
+  ctx_reader_.Stop();
   ev_.reset();
   total_.reset();
   client_.reset();

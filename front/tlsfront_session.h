@@ -114,7 +114,7 @@ class TlsfrontSession {
   std::string endpoint_;
   UniqueFd client_, proxy_, backend_;
   std::unique_ptr<HandoffClient> handoff_;
-  std::unique_ptr<ContextReader> ctx_reader_;
+  ContextReader ctx_reader_;
   EventPtr ev_;
   ipc::Attr0Parser parser_;  // direct relay: the end record
   size_t context_bytes_ = 0;

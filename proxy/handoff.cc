@@ -14,6 +14,7 @@
 #include "ipc/msg_tlsproxy.h"
 #include "proxy/context_list.h"
 #include "util/log.h"
+#include "util/timeval.h"
 
 namespace pftls::proxy {
 
@@ -59,11 +60,11 @@ class HandoffServer::Conn {
   }
 
   // WaitForSlot - stop watching the socket (level-triggered: no spin) and
-  // look again in 50 ms; the conn's timer still bounds the wait.
+  // look again after kFdSlotRetry; the conn's timer still bounds the wait.
   void WaitForSlot() {
     event_del(ev_.get());
     if (!retry_) retry_.reset(evtimer_new(owner_->base_, OnRetry, this));
-    timeval tv{0, 50 * 1000};
+    timeval tv = ToTimeval(kFdSlotRetry);
     if (retry_) evtimer_add(retry_.get(), &tv);
     time_t now = time(nullptr);
     if (now - owner_->limit_warned_ >= 10) {
@@ -177,9 +178,9 @@ class HandoffServer::Conn {
     // The client socket arrives with the message; without a free slot the
     // kernel drops it (MSG_CTRUNC) and the client with it. At the limit
     // the message stays queued and we retry when a session may have ended.
-    if (!owner_->FreeSlot(fd_.get())) return WaitForSlot();
-    auto got = ipc::RecvFd(fd_.get());
-    owner_->RefillSpare();
+    bool at_limit = false;
+    auto got = owner_->RecvFd(fd_.get(), &at_limit);
+    if (at_limit) return WaitForSlot();
     if (!got) {
       log::Warn("cannot receive file descriptor from %s: %s", req_.remote_endpoint.c_str(), got.error().c_str());
       return Drop();
@@ -214,11 +215,15 @@ bool HandoffServer::FreeSlot(int any_fd) {
   return probe.valid();  // closed again at once: the slot it found is free
 }
 
-void HandoffServer::RefillSpare() {
-  // A copy of standard input (/dev/null under master), never of a
-  // connection: a held copy would keep that connection open after its
-  // owner closed it. Without one, FreeSlot() probes instead.
+Result<std::optional<UniqueFd>> HandoffServer::RecvFd(int fd, bool* at_limit) {
+  *at_limit = !FreeSlot(fd);
+  if (*at_limit) return std::optional<UniqueFd>{};
+  auto got = ipc::RecvFd(fd);
+  // The spare again: a copy of standard input (/dev/null under master),
+  // never of a connection (a held copy would keep that connection open
+  // after its owner closed it). Without one, FreeSlot() probes instead.
   if (!spare_) spare_.reset(fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0));
+  return got;
 }
 
 void HandoffServer::Accept(UniqueFd fd, daemon::Lease lease) {
@@ -245,11 +250,8 @@ void HandoffServer::StartSession(Conn* conn, UniqueFd plaintext, UniqueFd cipher
   p.half_close = req.pftls_flags && (*req.pftls_flags & ipc::kPftlsHalfClose) != 0;
   p.direct_relay = req.pftls_flags && (*req.pftls_flags & ipc::kPftlsDirectRelay) != 0;
   if (req.alpn) p.alpn = TlsSession::AlpnWire(*req.alpn);
-  if (p.direct_relay) {
-    // The backend socket is a second descriptor to receive: same spare.
-    p.free_slot = [this](int any_fd) { return FreeSlot(any_fd); };
-    p.slot_used = [this] { RefillSpare(); };
-  }
+  // The backend socket is a second descriptor to receive: same spare.
+  if (p.direct_relay) p.recv_fd = [this](int fd, bool* at_limit) { return RecvFd(fd, at_limit); };
   if (req.flags & ipc::kTlsproxySendContext) {
     int level = static_cast<int>(env_.level);
     std::string namaddr = req.remote_endpoint;

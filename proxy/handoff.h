@@ -82,11 +82,13 @@ class HandoffServer {
   class Conn;
   friend class Conn;
   void StartSession(Conn* conn, UniqueFd plaintext, UniqueFd ciphertext);
-  // FreeSlot - room for one more descriptor (a received client socket):
-  // gives up the spare, or checks that a slot is free; false at the limit.
+  // RecvFd - receive a descriptor passed on fd (a client socket, a
+  // direct-relay backend socket) without letting the kernel drop it at
+  // the descriptor limit: the spare is given up for it and taken again
+  // after; with no slot free, *at_limit is set and nothing is read.
+  Result<std::optional<UniqueFd>> RecvFd(int fd, bool* at_limit);
+  // FreeSlot - gives up the spare, or checks that a slot is free.
   bool FreeSlot(int any_fd);
-  // RefillSpare - hold one descriptor in reserve again.
-  void RefillSpare();
   void Retire(Conn* conn);
   void Retire(TlsSession* session);
   static void Reap(evutil_socket_t, short, void* arg);

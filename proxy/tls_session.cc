@@ -498,16 +498,16 @@ void TlsSession::ControlReadable() {
     Finish();
     return;
   }
-  if (params_.free_slot && !params_.free_slot(ctl_fd_.get())) {
+  bool at_limit = false;
+  auto got = params_.recv_fd ? params_.recv_fd(ctl_fd_.get(), &at_limit) : ipc::RecvFd(ctl_fd_.get());
+  if (at_limit) {
     // Level-triggered: stop watching (no spin) and look again soon.
     event_del(ctl_ev_.get());
     if (!slot_retry_ev_) slot_retry_ev_.reset(evtimer_new(base_, OnSlotRetry, this));
-    timeval tv{0, 50 * 1000};
+    timeval tv = ToTimeval(kFdSlotRetry);
     if (slot_retry_ev_) evtimer_add(slot_retry_ev_.get(), &tv);
     return;
   }
-  auto got = ipc::RecvFd(ctl_fd_.get());
-  if (params_.slot_used) params_.slot_used();
   if (!got) {
     // The front end went away (or sent garbage) before the backend socket.
     if (params_.loglevel >= 2 || got.error().find("end of file") == std::string::npos)

@@ -66,12 +66,14 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "proxy/relay_buffer.h"
 #include "tls/facts.h"
 #include "util/fd.h"
 #include "util/handles.h"
+#include "util/result.h"
 
 namespace pftls::proxy {
 
@@ -82,6 +84,9 @@ class TlsSession;
 // Storage exists only while a buffer holds data (idle sessions: none).
 inline constexpr size_t kRelayBufferSize = 64 * 1024;
 inline constexpr int kSessionTimeoutSlack = 10;  // seconds added to the session timeout
+// kFdSlotRetry - how soon a descriptor receive that found the process at
+// its descriptor limit looks again (a session may have ended meanwhile).
+inline constexpr std::chrono::milliseconds kFdSlotRetry{50};
 
 struct SessionParams {
   std::string endpoint;   // "[addr]:port", for logs
@@ -108,13 +113,12 @@ struct SessionParams {
   // the hook must then call TlsSession::Resume() exactly once later.
   // The handshake deadline keeps running while paused.
   std::function<bool(TlsSession&, SSL*)> client_hello;
-  // free_slot - direct_relay: called just before the backend socket is
-  // received; false means the process is at its descriptor limit (the
-  // kernel would drop the socket, MSG_CTRUNC): the session stops reading
-  // the control connection and asks again in 50 ms, within its deadline.
-  // slot_used - called after the receive (the owner refills its spare).
-  std::function<bool(int any_fd)> free_slot;
-  std::function<void()> slot_used;
+  // recv_fd - direct_relay: receives the backend socket from the control
+  // connection (unset: ipc::RecvFd). It sets *at_limit instead when the
+  // process has no free descriptor (the kernel would drop the socket,
+  // MSG_CTRUNC): the session stops reading the control connection and
+  // asks again after kFdSlotRetry, within its deadline.
+  std::function<Result<std::optional<UniqueFd>>(int fd, bool* at_limit)> recv_fd;
 };
 
 class TlsSession {

@@ -162,8 +162,9 @@ void StopAccepting(ServerState& s) {
 }
 
 // The use limit does not stop a busy server from accepting (Postfix's
-// multi servers loop while use_count < max_use or clients remain): a solitary front end (maxproc 1) that stopped accepting would
-// leave new clients in the listen queue until its last session ended.
+// multi servers loop while use_count < max_use or clients remain): a
+// solitary front end (maxproc 1) that stopped accepting would leave new
+// clients in the listen queue until its last session ended.
 // The process exits the first time it is idle with the limit reached.
 void ConnectionCame(ServerState& s) {
   ++s.use_count;

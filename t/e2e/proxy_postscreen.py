@@ -242,13 +242,15 @@ def run_cases(inst, port):
     code, _, _, _ = starttls_session(port, client_context())
     still = pid in inst.pids("tlsproxy") if pid else False
     # Sessions end and the idle tlsmgr connection closes (5 s) on their own.
+    # A leak shows as more descriptors than before; fewer means the idle
+    # tlsmgr connection counted in `before` has closed meanwhile.
     deadline = time.time() + 8
     after = fd_count(pid) if still else -1
-    while still and after != before and time.time() < deadline:
+    while still and after > before and time.time() < deadline:
         time.sleep(0.2)
         after = fd_count(pid)
     check("garbage, noise record, reset mid-handshake: process survives, fds return",
-          still and after == before and code == 250, f"pid={pid} fds {before}->{after}")
+          still and 0 <= after <= before and code == 250, f"pid={pid} fds {before}->{after}")
 
 
 if __name__ == "__main__":
