@@ -365,39 +365,63 @@ def case_flood(sysm, load):
 TESTSSL_OK = ("SSLv2", "SSLv3", "heartbleed", "CCS", "ROBOT", "secure_client_renego", "CRIME_TLS", "fallback_SCSV")
 
 
-def case_testssl(sysm, _load):
+TESTSSL_TICKET_RUNS = 5
+
+
+def run_testssl(out, args):
+    """One testssl run with --jsonfile; its findings by id."""
+    import json
+    import subprocess
+    if os.path.exists(out):
+        os.unlink(out)
+    subprocess.run(["testssl", "--quiet", "--warnings", "off", "--fast", "--jsonfile", out] + args,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=240, check=False)
+    with open(out) as f:
+        return {e["id"]: e for e in json.load(f)}
+
+
+def ticket_finding(found):
+    return found.get("sessionresumption_ticket", {}).get("finding")
+
+
+def case_testssl(sysm, load):
     """Debian's testssl (-p -U -S --fast) with --jsonfile; asserted on the
     JSON, not on its exit code."""
-    import json
     import shutil
-    import subprocess
     check(shutil.which("testssl"), "testssl not installed (apt-get install testssl.sh)")
     figs = []
     for label, args in (("starttls", ["-t", "smtp", f"127.0.0.1:{sysm.port_st}"]),
                         ("wrapper", [f"127.0.0.1:{sysm.port_wr}"])):
         out = os.path.join(sysm.work, f"testssl-{label}.json")
         t0 = time.monotonic()
-        # A tlsproxy process issues tickets once it has fetched the current
-        # key from tlsmgr (a handshake never waits for it): after the flood
-        # of case 7 new processes may not have it yet, so warm up first.
-        for _ in range(3):
-            lib.starttls_session(sysm.port_st) if label == "starttls" else lib.wrapper_session(sysm.port_wr)
-        for attempt in range(2):
-            if os.path.exists(out):
-                os.unlink(out)
-            subprocess.run(["testssl", "--quiet", "--warnings", "off", "--fast", "-p", "-U", "-S",
-                            "--jsonfile", out] + args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           timeout=240, check=False)
-            with open(out) as f:
-                found = {e["id"]: e for e in json.load(f)}
-            if found.get("sessionresumption_ticket", {}).get("finding") == "supported":
-                break
+        found = run_testssl(out, ["-p", "-U", "-S"] + args)
+        # testssl's ticket probe races its client against the server: once
+        # it has seen a TLS 1.3 ticket it runs `s_client -tls1_3 -sess_out
+        # </dev/null`, which reads stdin's EOF and closes right after its
+        # handshake, and the session file stays empty unless the server's
+        # NewSessionTicket (sent on receipt of the client's Finished, RFC 8446
+        # 4.6.1) was already there at the client's first select (strace: it
+        # arrives about 0.1 ms later; openssl s_server loses the same race).
+        # With the background load taking both cores the server loses most
+        # runs, so the server-defaults check (-S) is repeated alone with the
+        # load paused. A server that issues no ticket, or does not resume
+        # from one, fails every run.
+        runs = 1
+        if ticket_finding(found) != "supported":
+            load.pause()
+            try:
+                while ticket_finding(found) != "supported" and runs < TESTSSL_TICKET_RUNS:
+                    runs += 1
+                    again = run_testssl(out, ["-S"] + args)
+                    found.update({k: v for k, v in again.items() if k.startswith("sessionresumption_")})
+            finally:
+                load.resume()
         bad = [f"{i}={found[i]['severity'] if i in found else 'missing'}" for i in TESTSSL_OK
                if i not in found or found[i]["severity"] != "OK"]
         check(not bad, f"{label}: {bad}")
         check(found.get("TLS1_3", {}).get("finding", "").startswith("offered"), f"{label}: TLS 1.3 not offered")
-        check(found.get("sessionresumption_ticket", {}).get("finding") == "supported",
-              f"{label}: ticket resumption not supported")
+        check(ticket_finding(found) == "supported",
+              f"{label}: ticket resumption not supported in {runs} testssl runs")
         figs.append(f"{label}: {len(TESTSSL_OK)} checks OK, TLS1_3 offered, tickets supported "
-                    f"({time.monotonic() - t0:.0f}s)")
+                    f"(testssl run {runs}, {time.monotonic() - t0:.0f}s)")
     return "; ".join(figs)

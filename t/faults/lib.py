@@ -281,6 +281,8 @@ class Load(threading.Thread):
         super().__init__(daemon=True)
         self.sysm, self.workers = sysm, workers
         self.stop_ev = threading.Event()
+        self.go = threading.Event()  # cleared by pause()
+        self.go.set()
         self.records = []
         self.lock = threading.Lock()
         self.threads = []
@@ -288,6 +290,8 @@ class Load(threading.Thread):
     def run_one(self, i):
         n = 0
         while not self.stop_ev.is_set():
+            if not self.go.wait(0.1):
+                continue
             kind = "starttls" if (n + i) % 2 == 0 else "wrapper"
             t0 = time.monotonic()
             try:
@@ -310,7 +314,15 @@ class Load(threading.Thread):
         for t in self.threads:
             t.join()
 
+    def pause(self):
+        """No new sessions until resume() (those under way finish)."""
+        self.go.clear()
+
+    def resume(self):
+        self.go.set()
+
     def finish(self):
+        self.go.set()
         self.stop_ev.set()
         self.join(timeout=20)
         return self.records
