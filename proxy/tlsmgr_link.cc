@@ -136,7 +136,7 @@ void TlsmgrLink::ScheduleRefresh() {
 void TlsmgrLink::FetchCurrentKey() {
   if (fetching_current_) return;
   if (!Available()) {
-    ScheduleRefresh();
+    if (!evtimer_pending(refresh_.get(), nullptr)) ScheduleRefresh();
     return;
   }
   fetching_current_ = true;
@@ -145,11 +145,11 @@ void TlsmgrLink::FetchCurrentKey() {
     fetching_current_ = false;
     if (!r) {
       Failed(r.error());
-    } else if (r->status == ipc::kStatOk) {
-      auto key = ipc::TicketKey::Parse(r->keybuf.span());
-      if (key) {
-        keys_.Insert(ToTlsKey(*key));
-        Succeeded();
+    } else {
+      Succeeded();  // tlsmgr answered, whatever the status
+      if (r->status == ipc::kStatOk) {
+        auto key = ipc::TicketKey::Parse(r->keybuf.span());
+        if (key) keys_.Insert(ToTlsKey(*key));
       }
     }
     ScheduleRefresh();
@@ -203,7 +203,11 @@ bool TlsmgrLink::OnClientHello(TlsSession& s, SSL* ssl) {
     ~Save() { flags = (flags & kWaitedForCurrent) | st; }
   } save{flags, st};
   if (st == kAllDone) return true;
-  if (!Available()) {
+  if (down_) {
+    // tlsmgr failed and has not answered since: no handshake waits for it
+    // (each would pay a deadline). Once the breaker has elapsed, a key
+    // fetch nobody waits for probes it; its answer ends the outage.
+    FetchCurrentKey();
     ++stats_.skipped;
     st = kAllDone;
     return true;

@@ -20,7 +20,7 @@
  *	a handshake finds no key. A handshake that starts while the
  *	current key is being fetched and none is known yet (a fresh
  *	process) waits for that one fetch (the request deadline bounds it;
- *	never while the breaker is open), so the first clients of a new
+ *	never while tlsmgr is down), so the first clients of a new
  *	tlsproxy get tickets too; otherwise a handshake never waits for the
  *	current key: without one it simply issues no ticket.
  *
@@ -28,12 +28,17 @@
  *	unknown, the handshake pauses while the key is fetched by name; when
  *	it offers a TLS <= 1.2 session id and the cache is enabled, it
  *	pauses while the session is looked up. Every request has a deadline
- *	of at most one second; a failure or timeout opens a breaker for two
- *	seconds during which no handshake consults tlsmgr at all, so a
- *	stopped or dead tlsmgr costs resumption, never a failed or hung
- *	handshake. New TLS <= 1.2 sessions with a session id are stored with
- *	`update` (TLS 1.3 sessions live in their tickets only) and stale ones
- *	removed with `delete`, without waiting for the answer.
+ *	of at most one second. A failure or timeout marks tlsmgr down: from
+ *	then on no handshake waits for it (none pauses, none waits for a
+ *	key) until a request succeeds again. Two seconds after the failure
+ *	(the breaker) the next handshake sends a key fetch that nobody
+ *	waits for, as a probe; its answer ends the outage. So a stopped or
+ *	dead tlsmgr costs each process one deadline and then resumption
+ *	only, never a failed or hung handshake.
+ *
+ *	New TLS <= 1.2 sessions with a session id are stored with `update`
+ *	(TLS 1.3 sessions live in their tickets only) and stale ones removed
+ *	with `delete`, without waiting for the answer.
  * SECURITY
  *	Replies are strictly decoded and validated (ipc/); session bytes are
  *	parsed by OpenSSL only after the DER size check; keys are never

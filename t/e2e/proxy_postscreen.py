@@ -5,9 +5,9 @@ both started by Debian's real master(8) (issue 6 acceptance).
 Cases: swaks --tls and openssl s_client -starttls smtp complete STARTTLS and
 see postscreen's replies inside TLS; TLS 1.3 ticket, TLS 1.2 ticket and
 TLS 1.2 session-id resumption, each also across two tlsproxy processes;
-tlsmgr stopped (SIGSTOP): 20 handshakes in a row each under 2 s; 50 clients
-dribbling a ClientHello are closed by the handshake deadline + 1 s while a
-normal client is served; garbage, a reset mid-handshake and a 16 KiB noise
+tlsmgr stopped (SIGSTOP): 20 STARTTLS handshakes in a row each under 2 s;
+50 clients dribbling a ClientHello are closed by the handshake deadline
++ 1 s while a normal client is served; garbage, a reset mid-handshake and a 16 KiB noise
 record end only their session, and the process's fd count returns.
 Needs root (master(8)); skips otherwise. Prints one line per case.
 """
@@ -54,16 +54,22 @@ def check(name, ok, detail=""):
         failures.append(name)
 
 
-def starttls_session(port, ctx, session=None):
+def starttls_session(port, ctx, session=None, tls_times=None):
+    """One session; tls_times, if given, gets the seconds from STARTTLS to
+    the first reply inside TLS (the hand-off, tlsproxy's handshake and any
+    tlsmgr wait; not postscreen's greet wait before it)."""
     c = connect(port)
     code, _ = c.reply()
     if code != 220:
         raise RuntimeError(f"greeting {code}")
     c.cmd("EHLO client.example")
+    t0 = time.time()
     code, lines = c.starttls(ctx, session)
     if code != 220:
         raise RuntimeError(f"STARTTLS answered {code} {lines}")
     code, lines = c.cmd("EHLO client.example")
+    if tls_times is not None:
+        tls_times.append(time.time() - t0)
     reused = c.tls.session_reused
     # TLS 1.3 tickets arrive after the handshake: a round trip collects them.
     c.cmd("NOOP")
@@ -144,7 +150,8 @@ def run_cases(inst, port):
         after = set(inst.pids("tlsproxy"))
         check(f"resumption {label} in another tlsproxy process", reused and not (after & before),
               f"before={sorted(before)} after={sorted(after)}")
-    # 4. tlsmgr stopped
+    # 4. tlsmgr stopped. Timed from STARTTLS: the session as a whole also
+    # has postscreen's greet wait (1 s) in front of it.
     mgr = inst.pids("tlsmgr")
     for pid in mgr:
         os.kill(pid, signal.SIGSTOP)
@@ -153,15 +160,13 @@ def run_cases(inst, port):
         ok = 0
         ctx = client_context()
         for _ in range(20):
-            t0 = time.time()
             try:
-                code, _, _, _ = starttls_session(port, ctx)
+                code, _, _, _ = starttls_session(port, ctx, tls_times=times)
                 ok += code == 250
             except Exception as e:  # noqa: BLE001 - reported below
                 print("  handshake failed:", e)
-            times.append(time.time() - t0)
-        check("tlsmgr stopped: 20 handshakes succeed, each < 2 s", ok == 20 and max(times) < 2.0,
-              f"ok={ok} max={max(times):.2f}s")
+        check("tlsmgr stopped: 20 STARTTLS handshakes succeed, each < 2 s", ok == 20 and max(times, default=9) < 2.0,
+              f"ok={ok} max={max(times, default=0):.2f}s times={[round(t, 3) for t in times]}")
     finally:
         for pid in mgr:
             os.kill(pid, signal.SIGCONT)

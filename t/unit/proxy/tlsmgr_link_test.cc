@@ -90,7 +90,7 @@ class LinkTest : public ::testing::Test {
     ASSERT_TRUE(server_->Start().ok());
   }
 
-  Proxy MakeProxy() {
+  Proxy MakeProxy(LinkOptions o = {}) {
     Proxy p;
     p.ctx.reset(SSL_CTX_new(TLS_server_method()));
     SSL_CTX_use_certificate(p.ctx.get(), cert_.get());
@@ -99,7 +99,6 @@ class LinkTest : public ::testing::Test {
     SSL_CTX_set_session_id_context(p.ctx.get(), kSid, sizeof(kSid) - 1);
     SSL_CTX_set_options(p.ctx.get(), SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_num_tickets(p.ctx.get(), 1);
-    LinkOptions o;
     o.socket_path = path_;
     p.link = std::make_unique<TlsmgrLink>(base_.get(), o);
     // Start() is blocking: run the fake tlsmgr's loop in the meantime.
@@ -229,6 +228,39 @@ TEST_F(LinkTest, SilentTlsmgrCostsResumptionNotHandshakes) {
     EXPECT_TRUE(o.ok);
     EXPECT_LT(o.seconds, 2.0);
   }
+}
+
+TEST_F(LinkTest, OutageCostsOneDeadlinePerProcessThenRecovers) {
+  // A fresh process while tlsmgr is silent: its start pays the deadline,
+  // then no handshake waits, not even after the breaker has elapsed (a
+  // key fetch nobody waits for probes tlsmgr then). Before: each handshake
+  // after the breaker waited a deadline for the current key.
+  auto silent = ipc::ListenUnix(path_);
+  ASSERT_TRUE(silent);
+  LinkOptions o;
+  o.deadline = std::chrono::milliseconds(400);
+  o.breaker = std::chrono::seconds(1);
+  Proxy a = MakeProxy(o);
+  EXPECT_FALSE(a.link->keys().HasCurrent(time(nullptr)));
+  for (int i = 0; i < 3; ++i) {
+    RunFor(1100);  // past the breaker
+    Outcome out = Connect(a, TLS1_3_VERSION, nullptr);
+    EXPECT_TRUE(out.ok);
+    EXPECT_LT(out.seconds, 0.3) << "handshake " << i << " waited for a silent tlsmgr";
+  }
+  // tlsmgr comes back: the next probe after the breaker ends the outage
+  // and tickets resume.
+  silent->reset();
+  StartTlsmgr();
+  RunFor(1100);
+  Connect(a, TLS1_3_VERSION, nullptr);  // sends the probe
+  auto until = Clock::now() + std::chrono::seconds(3);
+  while (Clock::now() < until && !a.link->keys().HasCurrent(time(nullptr))) RunFor(50);
+  ASSERT_TRUE(a.link->keys().HasCurrent(time(nullptr)));
+  Outcome first = Connect(a, TLS1_3_VERSION, nullptr);
+  ASSERT_TRUE(first.ok && first.session);
+  Outcome again = Connect(a, TLS1_3_VERSION, first.session.get());
+  EXPECT_TRUE(again.reused);
 }
 
 }  // namespace
