@@ -74,14 +74,8 @@ def fds_settle(sysm, before, timeout=5):
     while True:
         now = sysm.fds()
         common = [p for p in before if p in now and now[p] >= 0]
-        # tlsmgr holds at most one connection per tlsproxy process, opened
-        # when that process next needs it (a new process of a pool that grew,
-        # or a reconnect after a tlsmgr outage): up to one more descriptor
-        # per live tlsproxy is not a leak. A per-session leak would show as
-        # tens or hundreds.
-        proxies = sum(1 for p in now if lib.comm(p) == "tlsproxy")
-        allowed = {p: before[p] + (proxies if lib.comm(p) == "tlsmgr" else 0) for p in common}
-        worse = [p for p in common if now[p] > allowed[p]]
+        # (sysm.fds() leaves out the tlsmgr connections, see there)
+        worse = [p for p in common if now[p] > before[p]]
         if not worse or time.monotonic() > end:
             b, a = sum(before[p] for p in common), sum(now[p] for p in common)
             check(not worse, "fd leak: " + ", ".join(f"{lib.comm(p)}[{p}] {before[p]}->{now[p]} ({fd_kinds(p)})"
