@@ -63,7 +63,22 @@ def fd_kinds(pid):
         return "gone"
     states = collections.Counter(tcp_states(pid))
     return " ".join(f"{k}={v}" for k, v in sorted(kinds.items())) + "; tcp " + \
-        " ".join(f"{k}={v}" for k, v in sorted(states.items()))
+        " ".join(f"{k}={v}" for k, v in sorted(states.items())) + "; unix peers " + \
+        " ".join(f"{k}={v}" for k, v in sorted(lib.unix_peers(pid).items()))
+
+
+def steady_fds(sysm, timeout=5):
+    """sysm.fds() once two readings 0.3 s apart agree (a process that the
+    last client made master start may still be setting up, e.g. reserving
+    its sockets); after timeout, the last reading."""
+    end = time.monotonic() + timeout
+    last = sysm.fds()
+    while True:
+        time.sleep(0.3)
+        now = sysm.fds()
+        if now == last or time.monotonic() > end:
+            return now
+        last = now
 
 
 def fds_settle(sysm, before, timeout=5):
@@ -97,8 +112,7 @@ def delivered_ok(sysm, load, before):
 def run_case(n, name, body, sysm, allow_fail=None):
     """Common frame: fds before, load during, checks after."""
     served_within(sysm, 5)
-    time.sleep(0.3)
-    fds_before = sysm.fds()
+    fds_before = steady_fds(sysm)
     n_before = len(sysm.delivered())
     load = lib.Load(sysm)
     load.start()

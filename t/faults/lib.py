@@ -83,23 +83,44 @@ def nfds(pid):
         return -1
 
 
-def tlsmgr_link_fds():
-    """{pid: descriptors that are an end of a connection to */private/tlsmgr}
-    from `ss -xpn` (root)."""
-    import collections
+def unix_sockets():
+    """Connected UNIX sockets from `ss -xpn` (root): {inode: (local
+    address, peer inode, [pids holding it])}."""
     import re
     socks = {}
     for line in subprocess.run(["ss", "-xpnH"], capture_output=True, text=True).stdout.splitlines():
         f = line.split()
         if len(f) < 8 or f[1] != "ESTAB":
             continue
-        pids = [int(x) for x in re.findall(r"pid=(\d+)", line)]
-        socks[f[5]] = (f[4], f[7], pids)  # inode -> (local address, peer inode, holders)
+        socks[f[5]] = (f[4], f[7], [int(x) for x in re.findall(r"pid=(\d+)", line)])
+    return socks
+
+
+def tlsmgr_link_fds():
+    """{pid: descriptors that are an end of a connection to */private/tlsmgr}."""
+    import collections
+    socks = unix_sockets()
     out = collections.Counter()
     for addr, peer, pids in socks.values():
         if addr.endswith("/private/tlsmgr") or socks.get(peer, ("",))[0].endswith("/private/tlsmgr"):
             for p in pids:
                 out[p] += 1
+    return out
+
+
+def unix_peers(pid):
+    """What pid's connected UNIX sockets lead to: {"comm[pid]" or address: count}."""
+    import collections
+    socks = unix_sockets()
+    out = collections.Counter()
+    for addr, peer, pids in socks.values():
+        if pid not in pids:
+            continue
+        other = socks.get(peer)
+        if other and other[2]:
+            out[",".join(f"{comm(p)}[{p}]" for p in other[2] if p != pid) or "itself"] += 1
+        else:
+            out[other[0] if other else f"peer {peer} gone"] += 1
     return out
 
 
