@@ -227,8 +227,9 @@ tlsproxy unix - - y - 0 tlsproxy
     def fds(self):
         """{pid: fd count} of master and each of its children, not counting
         either end of a tlsmgr connection: a tlsproxy keeps at most one,
-        opened when it next needs tlsmgr and closed when tlsmgr ends an idle
-        one, so it comes and goes without being a leak."""
+        made when it first needs tlsmgr and again after a failed request
+        (a tlsmgr killed or stopped by a case), so it comes and goes
+        without being a leak."""
         links = tlsmgr_link_fds()
         out = {self.master.pid: nfds(self.master.pid)}
         for p in self.pids():
