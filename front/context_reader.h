@@ -28,7 +28,7 @@ inline constexpr size_t kMaxContextBytes = 8 * 1024;
 struct ContextResult {
   // failure - nullptr when the context arrived, else the session's end
   // reason: "TLS handshake timeout", "TLS handshake failed" (tlsproxy
-  // logged why) or "bad TLS context".
+  // logged why), "bad TLS context" or (prelude) "TLS not available".
   const char* failure = nullptr;
   ipc::TlsContext ctx;
   std::string early;  // bytes that followed the list
@@ -40,7 +40,11 @@ class ContextReader {
 
   // Start - read from fd (it stays the caller's); done runs once, never
   // from Start, and may destroy the reader. endpoint is for the log.
-  bool Start(event_base* base, int fd, std::chrono::seconds timeout, std::string endpoint, DoneFn done);
+  // prelude: tlsproxy's announcement and status come first (the early
+  // hand-off, front/handoff_client.h); a status 0 fails the wait as "TLS
+  // not available".
+  bool Start(event_base* base, int fd, std::chrono::seconds timeout, std::string endpoint, DoneFn done,
+             bool prelude = false);
   // Stop - forget the wait (before the caller closes fd).
   void Stop() { ev_.reset(); }
 
@@ -49,6 +53,8 @@ class ContextReader {
   void Read(short what);
   void Done(ContextResult r);
   void Bad(const std::string& why);
+  bool Prelude(const ipc::Record& rec);
+  enum class Stage { kAnnounce, kStatus, kContext };
 
   int fd_ = -1;
   std::string endpoint_;
@@ -56,6 +62,7 @@ class ContextReader {
   EventPtr ev_;
   ipc::Attr0Parser parser_;
   size_t bytes_ = 0;
+  Stage stage_ = Stage::kContext;
 };
 
 }  // namespace pftls::front

@@ -41,6 +41,10 @@ void HandoffClient::Start() {
   if (!fd) return Fail(fd.error());
   sock_ = std::move(*fd);
   state_ = in_progress ? State::kConnecting : State::kAnnounce;
+  if (!in_progress && early()) {
+    if (SendRequest()) Succeed();
+    return;  // either way the callback ran: *this may be gone
+  }
   ev_.reset(event_new(base_, sock_.get(), in_progress ? EV_WRITE : EV_READ, OnEvent, this));
   if (!ev_) return Fail("cannot create event");
   if (!in_progress && !SendRequest()) return;
@@ -55,6 +59,13 @@ bool HandoffClient::SendRequest() {
   if (!req) {
     Fail(req.error());
     return false;
+  }
+  if (early()) {
+    if (Status st = ipc::SendWithFd(sock_.get(), req->data(), req->size(), client_fd_); !st) {
+      Fail("send request: " + st.error());
+      return false;
+    }
+    return true;
   }
   if (send(sock_.get(), req->data(), req->size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req->size())) {
     Fail(std::string("send request: ") + strerror(errno));
@@ -81,6 +92,7 @@ void HandoffClient::Step(short what) {
     state_ = State::kAnnounce;
     event_assign(ev_.get(), base_, sock_.get(), EV_READ, OnEvent, this);
     if (!SendRequest()) return;
+    if (early()) return Succeed();
     ArmTimer();
     return;
   }
@@ -132,6 +144,7 @@ void HandoffClient::Succeed() {
   ev_.reset();
   HandoffResult r;
   r.ready = true;
+  r.prelude = early();
   r.proxy = std::move(sock_);
   DoneFn done = std::move(done_);
   done(std::move(r));

@@ -24,6 +24,13 @@
  *	caller keeps its copy of the client socket and closes it after
  *	kReady (after writing its "220 2.0.0 Ready to start TLS", for
  *	STARTTLS).
+ *
+ *	Early hand-off (request with pftls_flags kPftlsEarlyFd, tlsfront and
+ *	wrapper mode, ipc/msg_tlsproxy.h): the client socket rides on the
+ *	request's bytes and the callback reports kReady at once, with
+ *	result.prelude set: announcement and status are read later, with
+ *	the context list (ContextReader), which saves a wake-up on each side.
+ *	A status 0 then ends the session there, as TLS not available.
  * SECURITY
  *	tlsproxy's replies are bounded and strictly decoded.
  * DIAGNOSTICS
@@ -53,6 +60,10 @@ struct HandoffResult {
   bool ready = false;
   UniqueFd proxy;     // ready: the plaintext stream to tlsproxy
   std::string error;  // !ready: why
+  // prelude - early hand-off: the client socket went with the request and
+  // tlsproxy's announcement and status are still to be read from proxy,
+  // ahead of the context list (ContextReader does).
+  bool prelude = false;
 };
 
 class HandoffClient {
@@ -75,6 +86,7 @@ class HandoffClient {
   void Step(short what);
   void ReadRecord();
   bool SendRequest();
+  bool early() const { return request_.pftls_flags && (*request_.pftls_flags & ipc::kPftlsEarlyFd) != 0; }
   void Fail(const std::string& why);
   void Succeed();
   void ArmTimer();

@@ -43,9 +43,11 @@ TlsfrontSession::~TlsfrontSession() = default;
 
 void TlsfrontSession::Start() {
   log::Info("connect from %s", endpoint_.c_str());
-  socklen_t len = sizeof(local_);
-  getsockname(client_.get(), reinterpret_cast<sockaddr*>(&local_), &len);
-  NoDelay(client_.get());
+  if (cfg_.proxy != ProxyHeader::kNone) {  // the header's destination
+    socklen_t len = sizeof(local_);
+    getsockname(client_.get(), reinterpret_cast<sockaddr*>(&local_), &len);
+  }
+  // TCP_NODELAY on the client socket is tlsproxy's (it writes there).
   ipc::TlsproxyRequest req;
   req.remote_endpoint = endpoint_;
   req.flags = ipc::kTlsproxyRoleServer | ipc::kTlsproxySendContext;
@@ -54,7 +56,7 @@ void TlsfrontSession::Start() {
   long session = std::max<long>(cfg_.idle_timeout.count(), cfg_.tls_timeout);
   req.session_timeout = static_cast<uint32_t>(std::min<long>(session, ipc::kMaxTlsproxyTimeout));
   req.serverid = cfg_.serverid;
-  req.pftls_flags = ipc::kPftlsHalfClose | (cfg_.direct_relay ? ipc::kPftlsDirectRelay : 0);
+  req.pftls_flags = ipc::kPftlsHalfClose | ipc::kPftlsEarlyFd | (cfg_.direct_relay ? ipc::kPftlsDirectRelay : 0);
   if (!cfg_.alpn.empty()) req.alpn = cfg_.alpn;
   handoff_ = std::make_unique<HandoffClient>(base_, cfg_.tlsproxy_path, std::move(req), client_.get(),
                                              [this](HandoffResult r) { HandoffDone(std::move(r)); });
@@ -70,7 +72,7 @@ void TlsfrontSession::HandoffDone(HandoffResult r) {
   }
   proxy_ = std::move(r.proxy);
   if (!ctx_reader_.Start(base_, proxy_.get(), std::chrono::seconds(cfg_.tls_timeout + 10), endpoint_,
-                         [this](ContextResult c) { ContextRead(std::move(c)); }))
+                         [this](ContextResult c) { ContextRead(std::move(c)); }, r.prelude))
     return Finish("out of memory");
 }
 
@@ -104,6 +106,11 @@ void TlsfrontSession::ConnectBackend() {
     log::Warn("%s: connect to backend: %s", endpoint_.c_str(), strerror(errno));
     return Finish("backend unavailable");
   }
+  // A loopback backend has usually answered by the time connect()
+  // returns: a peer address means connected, no need to wait for it.
+  sockaddr_storage peer;
+  socklen_t peer_len = sizeof(peer);
+  if (getpeername(backend_.get(), reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) return StartRelay();
   ev_.reset(event_new(base_, backend_.get(), EV_WRITE, OnBackendConnect, this));
   if (!ev_) return Finish("out of memory");
   timeval tv = ToTimeval(kBackendConnectTimeout);
@@ -189,26 +196,28 @@ void TlsfrontSession::OnDirectEvent(evutil_socket_t, short what, void* arg) {
 void TlsfrontSession::DirectEvent(short what) {
   if (what & EV_TIMEOUT) return Finish("timeout");  // closing proxy_ ends tlsproxy's relay
   uint8_t buf[512];
-  ssize_t n = read(proxy_.get(), buf, sizeof(buf));
-  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-  if (n <= 0) return Finish("done");
-  if (done_counts_) {
-    log::Warn("unexpected data from tlsproxy for %s", endpoint_.c_str());
-    return Finish("done");
+  for (;;) {  // the end record and tlsproxy's close usually come together
+    ssize_t n = read(proxy_.get(), buf, sizeof(buf));
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) return Finish("done");
+    if (done_counts_) {
+      log::Warn("unexpected data from tlsproxy for %s", endpoint_.c_str());
+      return Finish("done");
+    }
+    auto used = parser_.Feed(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
+    context_bytes_ += static_cast<size_t>(n);
+    if (!used || context_bytes_ > sizeof(buf)) {
+      log::Warn("bad end record from tlsproxy for %s", endpoint_.c_str());
+      return Finish("done");
+    }
+    if (!parser_.done()) continue;
+    auto rec = ipc::TlsproxyDone::Decode(parser_.Take());
+    if (!rec) {
+      log::Warn("bad end record from tlsproxy for %s: %s", endpoint_.c_str(), rec.error().c_str());
+      return Finish("done");
+    }
+    done_counts_ = *rec;
   }
-  auto used = parser_.Feed(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
-  context_bytes_ += static_cast<size_t>(n);
-  if (!used || context_bytes_ > sizeof(buf)) {
-    log::Warn("bad end record from tlsproxy for %s", endpoint_.c_str());
-    return Finish("done");
-  }
-  if (!parser_.done()) return;
-  auto rec = ipc::TlsproxyDone::Decode(parser_.Take());
-  if (!rec) {
-    log::Warn("bad end record from tlsproxy for %s: %s", endpoint_.c_str(), rec.error().c_str());
-    return Finish("done");
-  }
-  done_counts_ = *rec;
 }
 
 void TlsfrontSession::Finish(const char* why) {

@@ -13,6 +13,10 @@
  *	control message carrying exactly one descriptor. There is no
  *	acknowledgement.
  *
+ *	SendWithFd() and RecvWithFds() are the general form: bytes with a
+ *	descriptor riding on them (the pftls early hand-off, msg_tlsproxy.h),
+ *	and a read that keeps whatever descriptors came with the bytes.
+ *
  *	SendFd() - send fd; retries EINTR; on a first failure other than
  *	EAGAIN retries once with msg_controllen = CMSG_LEN(sizeof(int)) as
  *	Postfix does. Returns an error on failure (including EAGAIN).
@@ -35,6 +39,7 @@
 #pragma once
 
 #include <optional>
+#include <vector>
 
 #include "util/fd.h"
 #include "util/result.h"
@@ -46,5 +51,18 @@ Status SendFd(int sock, int fd);
 
 // RecvFd - receive exactly one descriptor (see above).
 Result<std::optional<UniqueFd>> RecvFd(int sock);
+
+// SendWithFd - len bytes (len > 0) in one sendmsg, fd riding on them.
+Status SendWithFd(int sock, const void* bytes, size_t len, int fd);
+
+// RecvWithFds - one recvmsg of up to len bytes into buf, keeping every
+// descriptor that came with them (at most 8; MSG_CTRUNC is an error).
+struct Received {
+  size_t n = 0;
+  bool eof = false;    // end of file (n == 0)
+  bool again = false;  // nothing yet (EAGAIN)
+  std::vector<UniqueFd> fds;
+};
+Result<Received> RecvWithFds(int sock, void* buf, size_t len);
 
 }  // namespace pftls::ipc

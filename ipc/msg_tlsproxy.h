@@ -22,8 +22,8 @@
  *
  *	pftls_flags and pftls_alpn are pftls extensions after the Postfix
  *	attributes, in this order, each optional: pftls_flags holds
- *	kPftlsHalfClose (end each relay direction on its own, for tlsfront)
- *	and kPftlsDirectRelay (below), and pftls_alpn a comma-separated ALPN
+ *	kPftlsHalfClose (end each relay direction on its own, for tlsfront),
+ *	kPftlsDirectRelay and kPftlsEarlyFd (below), and pftls_alpn a comma-separated ALPN
  *	protocol list in server preference order.
  *
  *	Direct relay (kPftlsDirectRelay; needs kTlsproxySendContext): the
@@ -41,7 +41,21 @@
  *	            to backend, bytes_out: backend to client), then close
  *
  *	Any byte or end of file from the client after the backend socket
- *	ends the session (the front end's total time limit, its shutdown). Postfix never sends them; Decode accepts the
+ *	ends the session (the front end's total time limit, its shutdown).
+ *
+ *	Early hand-off (kPftlsEarlyFd): the client socket rides on the
+ *	request's own bytes (one sendmsg, SCM_RIGHTS, no separate NUL-byte
+ *	message), so the server starts the handshake at once, and the
+ *	client reads announcement, status and context list in sequence
+ *	without writing anything in between. With status 1 and
+ *	kTlsproxySendContext the server holds announcement and status back
+ *	and sends them with the context list, in one write; an end of file
+ *	before that is a failed handshake. With status 0 the server sends
+ *	both at once, closes that descriptor and waits for the hang-up as
+ *	usual. A descriptor with a request that lacks this flag, or more than one,
+ *	drops the connection.
+ *
+ *	Postfix never sends the pftls extensions; Decode accepts the
  *	record with or without them, and Encode writes each only when set.
  *	HasPftls() tells whether the request carried any: only then may
  *	tlsproxy append its own extension to the context list
@@ -79,7 +93,8 @@ inline constexpr uint32_t kTlsproxyKnownFlags =
 // pftls_flags bits.
 inline constexpr uint32_t kPftlsHalfClose = 1u << 0;
 inline constexpr uint32_t kPftlsDirectRelay = 1u << 1;
-inline constexpr uint32_t kPftlsKnownFlags = kPftlsHalfClose | kPftlsDirectRelay;
+inline constexpr uint32_t kPftlsEarlyFd = 1u << 2;
+inline constexpr uint32_t kPftlsKnownFlags = kPftlsHalfClose | kPftlsDirectRelay | kPftlsEarlyFd;
 
 inline constexpr uint32_t kMaxTlsproxyTimeout = 24 * 3600;
 inline constexpr size_t kMaxEndpointLen = 256;

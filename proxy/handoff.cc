@@ -33,15 +33,24 @@ class HandoffServer::Conn {
     timer_.reset(evtimer_new(owner_->base_, OnTimeout, this));
     if (!ev_ || !timer_) return false;
     auto hello = ipc::Announce{std::string(ipc::kTlsproxyProtocol)}.Encode();
-    if (!hello || !WriteAll(*hello)) return false;
-    event_add(ev_.get(), nullptr);
-    ArmTimer();
+    if (!hello) return false;
+    hello_ = std::move(*hello);
+    // pftls fronts send their request without waiting for the
+    // announcement. When it is already here, announcement and status go
+    // out in one write and (early hand-off) the session starts now: no
+    // event, no wake-up on either side. A Postfix client waits for the
+    // announcement: the read finds nothing and Wait() sends it. The read
+    // runs on the next loop pass, not here: master's TAKEN/AVAIL pair
+    // around this accept must not cover a handshake's work, or master
+    // sees the pool busy and grows it for nothing.
+    event_active(ev_.get(), EV_READ, 0);
     return true;
   }
 
   const std::string& endpoint() const { return req_.remote_endpoint; }
   const ipc::TlsproxyRequest& request() const { return req_; }
   bool connected() const { return connect_logged_; }
+  bool quiet() const { return quiet_; }
 
   // ReleaseFd - stop watching and give the descriptor away.
   UniqueFd ReleaseFd() {
@@ -56,12 +65,20 @@ class HandoffServer::Conn {
   static void OnRead(evutil_socket_t, short, void* arg) { static_cast<Conn*>(arg)->Readable(); }
   static void OnRetry(evutil_socket_t, short, void* arg) {
     auto* c = static_cast<Conn*>(arg);
-    if (c->state_ == State::kFd) event_add(c->ev_.get(), nullptr);
+    if (c->state_ == State::kFd || c->state_ == State::kRequest) event_add(c->ev_.get(), nullptr);
   }
 
   // WaitForSlot - stop watching the socket (level-triggered: no spin) and
   // look again after kFdSlotRetry; the conn's timer still bounds the wait.
   void WaitForSlot() {
+    if (!hello_.empty()) {
+      if (!WriteAll(hello_)) return Drop();
+      hello_.clear();
+    }
+    if (!watching_) {
+      watching_ = true;
+      ArmTimer();
+    }
     event_del(ev_.get());
     if (!retry_) retry_.reset(evtimer_new(owner_->base_, OnRetry, this));
     timeval tv = ToTimeval(kFdSlotRetry);
@@ -70,7 +87,7 @@ class HandoffServer::Conn {
     if (now - owner_->limit_warned_ >= 10) {
       owner_->limit_warned_ = now;
       log::Warn("descriptor limit reached: the client socket from %s waits until a session ends",
-                req_.remote_endpoint.c_str());
+                req_.remote_endpoint.empty() ? "plaintext client" : req_.remote_endpoint.c_str());
     }
   }
   static void OnTimeout(evutil_socket_t, short, void* arg) {
@@ -84,6 +101,20 @@ class HandoffServer::Conn {
   void ArmTimer() {
     timeval tv{static_cast<time_t>(owner_->env_.init_timeout.count()), 0};
     evtimer_add(timer_.get(), &tv);
+  }
+
+  // Wait - for more from the client: the announcement goes first if it
+  // has not, then the socket is watched under init_timeout.
+  void Wait() {
+    if (!hello_.empty()) {
+      if (!WriteAll(hello_)) return Drop();
+      hello_.clear();
+    }
+    if (!watching_) {
+      event_add(ev_.get(), nullptr);
+      watching_ = true;
+      ArmTimer();
+    }
   }
 
   bool WriteAll(const std::string& bytes) {
@@ -123,17 +154,34 @@ class HandoffServer::Conn {
   }
 
   void ReadRequest() {
+    // recvmsg, not read: with the early hand-off the client socket rides
+    // on the request's bytes, and a plain read would let the kernel
+    // close it. The spare slot is given up for it as in ReadFd().
     uint8_t buf[4096];
-    ssize_t n = read(fd_.get(), buf, sizeof(buf));
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    if (n <= 0) return Drop();  // gone before asking for anything
-    auto used = parser_.Feed(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
+    bool at_limit = false;
+    auto got = owner_->RecvWithSlot(fd_.get(), buf, sizeof(buf), &at_limit);
+    if (at_limit) return WaitForSlot();
+    if (!got) {
+      log::Warn("malformed request from plaintext client: %s", got.error().c_str());
+      return Drop();
+    }
+    if (got->again) return Wait();
+    if (got->eof) return Drop();  // gone before asking for anything
+    for (UniqueFd& f : got->fds) {
+      if (early_fd_) {
+        log::Warn("malformed request from plaintext client: more than one descriptor");
+        return Drop();
+      }
+      early_fd_ = std::move(f);
+    }
+    size_t n = got->n;
+    auto used = parser_.Feed(std::span<const uint8_t>(buf, n));
     if (!used) {
       log::Warn("malformed request from plaintext client: %s", used.error().c_str());
       return Drop();
     }
-    if (!parser_.done()) return;
-    if (*used != static_cast<size_t>(n)) {
+    if (!parser_.done()) return Wait();
+    if (*used != n) {
       log::Warn("unexpected data after request from plaintext client");
       return Drop();
     }
@@ -143,11 +191,22 @@ class HandoffServer::Conn {
       return Drop();
     }
     req_ = std::move(*req);
+    bool early = req_.pftls_flags && (*req_.pftls_flags & ipc::kPftlsEarlyFd) != 0;
+    if (early_fd_ && !early) {
+      log::Warn("malformed request from plaintext client: a descriptor without the early hand-off flag");
+      return Drop();
+    }
     uint32_t role = req_.flags & (ipc::kTlsproxyRoleServer | ipc::kTlsproxyRoleClient);
     bool server = role == ipc::kTlsproxyRoleServer;
     const char* dir = server ? "from" : role == ipc::kTlsproxyRoleClient ? "to" : "(bogus_direction)";
-    log::Info("CONNECT %s %s", dir, req_.remote_endpoint.c_str());
-    connect_logged_ = true;
+    // A pftls front end with the early hand-off logs the session itself
+    // (connect, disconnect, byte counts): CONNECT/DISCONNECT here would
+    // only repeat it, unless the TLS loglevel asks for them.
+    quiet_ = early && owner_->env_.loglevel < 1;
+    if (!quiet_) {
+      log::Info("CONNECT %s %s", dir, req_.remote_endpoint.c_str());
+      connect_logged_ = true;
+    }
     bool usable = false;
     if (role != ipc::kTlsproxyRoleServer && role != ipc::kTlsproxyRoleClient) {
       log::Warn("bad request flags: 0x%x", req_.flags);
@@ -162,9 +221,32 @@ class HandoffServer::Conn {
     // A probe (3.12) gets the answer, then we wait for the hang-up.
     bool probe = (req_.flags & ipc::kTlsproxyProbeOnly) != 0;
     auto status = ipc::TlsproxyStatus{usable ? 1u : 0u}.Encode();
-    if (!status || !WriteAll(*status)) return Drop();
+    if (!status) return Drop();
+    if (usable && !probe && early) {
+      // Early hand-off: the client socket came with the request.
+      if (!early_fd_) {
+        log::Warn("no descriptor with the early hand-off request from %s", req_.remote_endpoint.c_str());
+        return Drop();
+      }
+      // The front end acts on nothing before the context list: the
+      // announcement and status go out with it, in one write (one
+      // wake-up less for the front end; a failed handshake closes the
+      // connection as before).
+      std::string prelude = hello_ + *status;
+      hello_.clear();
+      if (!(req_.flags & ipc::kTlsproxySendContext)) {
+        if (!WriteAll(prelude)) return Drop();
+        prelude.clear();
+      }
+      owner_->StartSession(this, ReleaseFd(), std::move(early_fd_), std::move(prelude));
+      return;  // *this is retired
+    }
+    if (!WriteAll(hello_ + *status)) return Drop();
+    hello_.clear();
+    early_fd_.reset();  // status 0 or a probe: the front end keeps its copy
     state_ = usable && !probe ? State::kFd : State::kHangup;
-    ArmTimer();
+    watching_ = false;  // re-arm the deadline for the next step
+    Wait();
   }
 
   void ReadHangup() {
@@ -187,7 +269,7 @@ class HandoffServer::Conn {
     }
     if (!got->has_value()) return;  // nothing yet (spurious wake-up)
     UniqueFd client = std::move(**got);
-    owner_->StartSession(this, ReleaseFd(), std::move(client));
+    owner_->StartSession(this, ReleaseFd(), std::move(client), {});
   }
 
   HandoffServer* owner_;
@@ -196,7 +278,11 @@ class HandoffServer::Conn {
   State state_ = State::kRequest;
   ipc::Attr0Parser parser_;
   ipc::TlsproxyRequest req_;
+  UniqueFd early_fd_;  // the client socket, when it came with the request
+  std::string hello_;  // the announcement, until it is sent
+  bool watching_ = false;
   bool connect_logged_ = false;
+  bool quiet_ = false;  // no CONNECT/DISCONNECT lines
   daemon::Lease lease_;
 };
 
@@ -219,11 +305,23 @@ Result<std::optional<UniqueFd>> HandoffServer::RecvFd(int fd, bool* at_limit) {
   *at_limit = !FreeSlot(fd);
   if (*at_limit) return std::optional<UniqueFd>{};
   auto got = ipc::RecvFd(fd);
-  // The spare again: a copy of standard input (/dev/null under master),
-  // never of a connection (a held copy would keep that connection open
-  // after its owner closed it). Without one, FreeSlot() probes instead.
-  if (!spare_) spare_.reset(fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0));
+  TakeSpare();
   return got;
+}
+
+Result<ipc::Received> HandoffServer::RecvWithSlot(int fd, void* buf, size_t len, bool* at_limit) {
+  *at_limit = !FreeSlot(fd);
+  if (*at_limit) return ipc::Received{};
+  auto got = ipc::RecvWithFds(fd, buf, len);
+  TakeSpare();
+  return got;
+}
+
+void HandoffServer::TakeSpare() {
+  // A copy of standard input (/dev/null under master), never of a
+  // connection (a held copy would keep that connection open after its
+  // owner closed it). Without one, FreeSlot() probes instead.
+  if (!spare_) spare_.reset(fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0));
 }
 
 void HandoffServer::Accept(UniqueFd fd, daemon::Lease lease) {
@@ -236,7 +334,7 @@ void HandoffServer::Accept(UniqueFd fd, daemon::Lease lease) {
   }
 }
 
-void HandoffServer::StartSession(Conn* conn, UniqueFd plaintext, UniqueFd ciphertext) {
+void HandoffServer::StartSession(Conn* conn, UniqueFd plaintext, UniqueFd ciphertext, std::string prelude) {
   const ipc::TlsproxyRequest& req = conn->request();
   SessionParams p;
   p.endpoint = req.remote_endpoint;
@@ -246,6 +344,8 @@ void HandoffServer::StartSession(Conn* conn, UniqueFd plaintext, UniqueFd cipher
   p.loglevel = env_.loglevel;
   p.fingerprint_md = env_.fingerprint_md;
   p.client_hello = env_.client_hello;
+  p.plaintext_nonblocking = true;  // Conn::Start() made it so
+  p.quiet = conn->quiet();
   // pftls extensions (tlsfront): Postfix clients never send them.
   p.half_close = req.pftls_flags && (*req.pftls_flags & ipc::kPftlsHalfClose) != 0;
   p.direct_relay = req.pftls_flags && (*req.pftls_flags & ipc::kPftlsDirectRelay) != 0;
@@ -256,8 +356,8 @@ void HandoffServer::StartSession(Conn* conn, UniqueFd plaintext, UniqueFd cipher
     int level = static_cast<int>(env_.level);
     std::string namaddr = req.remote_endpoint;
     bool with_alpn = req.HasPftls();
-    p.context = [level, namaddr, with_alpn](const tls::SessionFacts& f) {
-      return EncodeContextList(f, level, namaddr, with_alpn);
+    p.context = [level, namaddr, with_alpn, prelude = std::move(prelude)](const tls::SessionFacts& f) {
+      return prelude + EncodeContextList(f, level, namaddr, with_alpn);
     };
   }
   auto session = std::make_unique<TlsSession>(base_, env_.ctx, std::move(plaintext), std::move(ciphertext),
@@ -282,7 +382,7 @@ void HandoffServer::Retire(Conn* conn) {
 void HandoffServer::Retire(TlsSession* session) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
-  log::Info("DISCONNECT %s", session->params().endpoint.c_str());
+  if (!session->params().quiet) log::Info("DISCONNECT %s", session->params().endpoint.c_str());
   if (env_.on_session_end) env_.on_session_end(*session);
   dead_sessions_.push_back(std::move(it->second));
   sessions_.erase(it);

@@ -14,7 +14,8 @@
  *	strictly, log "CONNECT from <endpoint>", reply "status=1" when the
  *	server role was asked for and a server context exists, else
  *	"status=0" and wait for the peer to hang up (S1b); S2 receive the
- *	client socket (SCM_RIGHTS, one NUL byte); then a TlsSession runs
+ *	client socket (SCM_RIGHTS, one NUL byte; with the pftls early
+ *	hand-off it came with the request, ipc/msg_tlsproxy.h); then a TlsSession runs
  *	the handshake and the relay with this connection as its plaintext
  *	side (with pftls_flags kPftlsDirectRelay: its control connection,
  *	the backend socket comes later; ipc/msg_tlsproxy.h). Each pre-handshake wait is bounded by init_timeout (100 s).
@@ -44,6 +45,7 @@
 #include <memory>
 #include <vector>
 
+#include "ipc/fdpass.h"
 #include "proxy/tls_session.h"
 #include "tls/policy.h"
 #include "util/daemon.h"
@@ -81,12 +83,18 @@ class HandoffServer {
  private:
   class Conn;
   friend class Conn;
-  void StartSession(Conn* conn, UniqueFd plaintext, UniqueFd ciphertext);
+  // prelude - early hand-off: announcement and status, sent ahead of the
+  // context list.
+  void StartSession(Conn* conn, UniqueFd plaintext, UniqueFd ciphertext, std::string prelude);
   // RecvFd - receive a descriptor passed on fd (a client socket, a
   // direct-relay backend socket) without letting the kernel drop it at
   // the descriptor limit: the spare is given up for it and taken again
   // after; with no slot free, *at_limit is set and nothing is read.
   Result<std::optional<UniqueFd>> RecvFd(int fd, bool* at_limit);
+  // RecvWithSlot - the same for a read of request bytes that may carry
+  // the client socket (early hand-off).
+  Result<ipc::Received> RecvWithSlot(int fd, void* buf, size_t len, bool* at_limit);
+  void TakeSpare();
   // FreeSlot - gives up the spare, or checks that a slot is free.
   bool FreeSlot(int any_fd);
   void Retire(Conn* conn);

@@ -45,6 +45,10 @@ ssize_t SendNoSignal(int fd, const char* p, size_t n) {
   return r;
 }
 
+// kShortRecord - a record this small came from a socket read that the
+// socket could not fill (read-ahead asks for 16 KiB and more).
+constexpr size_t kShortRecord = 4096;
+
 int SessionExIndex() {
   static int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return index;
@@ -121,8 +125,8 @@ TlsSession::~TlsSession() = default;
 
 bool TlsSession::Start() {
   if (!ssl_ || !cipher_fd_ || (!plain_fd_ && !ctl_fd_)) return false;
-  if (!SetNonBlocking(plain_fd_ ? plain_fd_.get() : ctl_fd_.get()) || !SetNonBlocking(cipher_fd_.get()))
-    return false;
+  if (!params_.plaintext_nonblocking && !SetNonBlocking(plain_fd_ ? plain_fd_.get() : ctl_fd_.get())) return false;
+  if (!SetNonBlocking(cipher_fd_.get())) return false;
   if (SSL_set_fd(ssl_.get(), cipher_fd_.get()) != 1) return false;
   if (SSL_set_ex_data(ssl_.get(), SessionExIndex(), this) != 1) return false;
   SSL_set_accept_state(ssl_.get());
@@ -188,7 +192,11 @@ void TlsSession::DoHandshake() {
     handshake_done_ = true;
     read_want_ = Want::kRead;
     write_want_ = Want::kNone;
-    cipher_rd_ready_ = cipher_wr_ready_ = true;
+    // The handshake's last read took what the socket had (read-ahead):
+    // whatever comes later wakes the (level-triggered) read event, so no
+    // read() just to learn EAGAIN. Records OpenSSL already holds count.
+    cipher_rd_ready_ = SSL_has_pending(ssl_.get()) != 0;
+    cipher_wr_ready_ = true;
     std::string alpn;
     if (!params_.alpn.empty()) {
       const unsigned char* sel = nullptr;
@@ -300,6 +308,14 @@ bool TlsSession::SslRead() {
       to_plain_ += got;
       read_want_ = Want::kNone;
       progress = true;
+      // A record short of a full read-ahead buffer drained the socket
+      // (almost always): let the read event say when more has come
+      // instead of a read() that would only return EAGAIN.
+      if (!SSL_has_pending(ssl_.get()) && got < kShortRecord) {
+        read_want_ = Want::kRead;
+        cipher_rd_ready_ = false;
+        break;
+      }
       continue;
     }
     to_plain_buf_.Trim();
@@ -399,8 +415,8 @@ void TlsSession::MaybeShutdown() {
     }
     return;
   }
-  if (tls_eof_ && to_plain_buf_.empty() && !plain_wr_shut_ && !plain_dead_) {
-    shutdown(plain_fd_.get(), SHUT_WR);
+  if (tls_eof_ && to_plain_buf_.empty() && !plain_wr_shut_ && !plain_dead_ && !up_done) {
+    shutdown(plain_fd_.get(), SHUT_WR);  // (both done: the close below says it)
     plain_wr_shut_ = true;
   }
   if (up_done) SendCloseNotify();
@@ -532,7 +548,8 @@ bool TlsSession::AttachBackend(UniqueFd backend) {
   plain_rd_ev_.reset(event_new(base_, plain_fd_.get(), EV_READ | EV_PERSIST, OnPlainEvent, this));
   plain_wr_ev_.reset(event_new(base_, plain_fd_.get(), EV_WRITE | EV_PERSIST, OnPlainEvent, this));
   if (!plain_rd_ev_ || !plain_wr_ev_) return false;
-  cipher_rd_ready_ = cipher_wr_ready_ = true;  // SSL may hold records: try once
+  cipher_rd_ready_ = SSL_has_pending(ssl_.get()) != 0;  // else the read event says
+  cipher_wr_ready_ = true;
   Pump();
   return true;
 }

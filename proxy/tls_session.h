@@ -94,6 +94,12 @@ struct SessionParams {
   std::chrono::seconds handshake_timeout{300};
   std::chrono::seconds session_timeout{300};
   bool half_close = false;
+  // plaintext_nonblocking - the caller already made the plaintext (or
+  // control) descriptor non-blocking: Start() need not look.
+  bool plaintext_nonblocking = false;
+  // quiet - the owner logs no DISCONNECT line (the front end logs the
+  // session; proxy/handoff.h).
+  bool quiet = false;
   // direct_relay - the "plaintext" descriptor given to the constructor is
   // the front end's control connection (ipc/msg_tlsproxy.h): the context
   // goes there, then the backend socket arrives on it and the relay runs

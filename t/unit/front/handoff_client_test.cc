@@ -9,6 +9,7 @@
 
 #include <thread>
 
+#include "front/context_reader.h"
 #include "ipc/unix_socket.h"
 #include "proxy/handoff.h"
 #include "t/unit/tls/tls_testutil.h"
@@ -147,6 +148,61 @@ TEST_F(HandoffClientTest, WrongAnnouncement) {
   t.join();
   EXPECT_FALSE(r.ready);
   EXPECT_NE(r.error.find("unexpected protocol"), std::string::npos) << r.error;
+}
+
+// ReadContext - ContextReader on proxy (prelude: the early hand-off).
+ContextResult ReadContext(event_base* base, int proxy, bool prelude) {
+  ContextResult out;
+  out.failure = "never finished";
+  bool done = false;
+  ContextReader reader;
+  EXPECT_TRUE(reader.Start(base, proxy, std::chrono::seconds(5), "[192.0.2.7]:4567", [&](ContextResult r) {
+    out = std::move(r);
+    done = true;
+  }, prelude));
+  for (int i = 0; i < 100 && !done; ++i) {
+    timeval tv{0, 50000};
+    event_base_loopexit(base, &tv);
+    event_base_dispatch(base);
+  }
+  return out;
+}
+
+TEST_F(HandoffClientTest, EarlyHandoffReadsStatusWithTheContext) {
+  StartProxy(sctx_.get());
+  req_.flags |= ipc::kTlsproxySendContext;
+  req_.pftls_flags = ipc::kPftlsEarlyFd;
+  int tcp[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, tcp), 0);
+  UniqueFd remote(tcp[0]), ours(tcp[1]);
+  HandoffResult r = Run(ours.get());
+  ASSERT_TRUE(r.ready) << r.error;
+  EXPECT_TRUE(r.prelude);
+  ours.reset();
+  std::thread client([&] {
+    SslCtxPtr cctx(SSL_CTX_new(TLS_client_method()));
+    SslPtr ssl(SSL_new(cctx.get()));
+    SSL_set_fd(ssl.get(), remote.get());
+    if (SSL_connect(ssl.get()) == 1) SSL_shutdown(ssl.get());
+  });
+  ContextResult c = ReadContext(base_.get(), r.proxy.get(), r.prelude);
+  client.join();
+  EXPECT_EQ(c.failure, nullptr) << c.failure;
+  EXPECT_EQ(c.ctx.namaddr, "[192.0.2.7]:4567");
+}
+
+TEST_F(HandoffClientTest, EarlyHandoffStatusZeroIsTlsNotAvailable) {
+  StartProxy(nullptr);
+  req_.flags |= ipc::kTlsproxySendContext;
+  req_.pftls_flags = ipc::kPftlsEarlyFd;
+  int tcp[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, tcp), 0);
+  UniqueFd remote(tcp[0]), ours(tcp[1]);
+  HandoffResult r = Run(ours.get());
+  ASSERT_TRUE(r.ready) << r.error;
+  ContextResult c = ReadContext(base_.get(), r.proxy.get(), r.prelude);
+  ASSERT_NE(c.failure, nullptr);
+  EXPECT_STREQ(c.failure, "TLS not available");
 }
 
 }  // namespace

@@ -109,7 +109,9 @@ TEST(MsgTlsproxy, DirectRelayNeedsContextAndDoneRoundTrips) {
   EXPECT_FALSE(r.Validate());
   r.flags |= kTlsproxySendContext;
   EXPECT_TRUE(r.Validate());
-  r.pftls_flags = kPftlsDirectRelay | kPftlsHalfClose | (1u << 2);
+  r.pftls_flags = kPftlsDirectRelay | kPftlsHalfClose | kPftlsEarlyFd;
+  EXPECT_TRUE(r.Validate());
+  r.pftls_flags = kPftlsDirectRelay | kPftlsHalfClose | (1u << 3);
   EXPECT_FALSE(r.Validate());
   TlsproxyDone d{1ull << 40, 7};
   Result<std::string> wire = d.Encode();
