@@ -58,7 +58,7 @@ void PauseAccepting(ServerState& s) {
   for (EventPtr& ev : s.listen_events) event_del(ev.get());
   if (s.spec.flavour == Flavour::kEvent && !s.paused_taken) {
     s.paused_taken = true;
-    Notify(s, master_proto::kStatTaken);
+    ReportAvail(s);
   }
   if (!s.accept_backoff) {
     s.accept_backoff.reset(evtimer_new(s.base.get(), [](evutil_socket_t, short, void* arg) {
@@ -66,7 +66,7 @@ void PauseAccepting(ServerState& s) {
       if (!st->accepting) return;
       if (st->paused_taken) {
         st->paused_taken = false;
-        Notify(*st, master_proto::kStatAvail);
+        ReportAvail(*st);
       }
       for (EventPtr& ev : st->listen_events) event_add(ev.get(), nullptr);
     }, &s));
@@ -78,19 +78,17 @@ void PauseAccepting(ServerState& s) {
 void OnAcceptable(evutil_socket_t lfd, short, void* arg) {
   auto* s = static_cast<ServerState*>(arg);
   if (!s->accepting) return;
-  // Event servers: TAKEN/AVAIL around each accepted connection's hand-off
-  // (spec §4.1). Every process of a pool wakes for each new connection
-  // and all but one lose the race (EAGAIN); the losers write nothing, or
-  // master would see the whole pool TAKEN at once and grow it for no load
-  // (measured: 7-11 tlsproxy processes for 16 clients, each wake-up and
-  // status write costing CPU per connection).
-  // A service with a process limit of 1 (-l) cannot grow: master has no
-  // use for the per-connection TAKEN/AVAIL pair, which costs two writes
-  // and a master wake-up per client. Only the first client's pair goes,
-  // so that master counts a completed use (a later crash is then not a
-  // "bad command startup"); the retirement TAKEN still goes.
-  const bool event_flavour =
-      s->spec.flavour == Flavour::kEvent && (!s->opts.limit_one || s->use_count == 0);
+  // Event servers: the first client's TAKEN/AVAIL pair goes around its
+  // hand-off, so that master counts a completed use (a later crash is
+  // then not a "bad command startup"). After that, Postfix's pair around
+  // every accept (spec §4.1) is replaced by TAKEN while the process is
+  // busy (util/daemon_load.cc): the pool grows with CPU load, not with
+  // the chance that master reads a TAKEN before its AVAIL. A service with
+  // a process limit of 1 (-l) cannot grow and skips the sampling. Every
+  // process of a pool wakes for each new connection and all but one lose
+  // the race (EAGAIN); the losers do nothing.
+  const bool event_flavour = s->spec.flavour == Flavour::kEvent && s->use_count == 0;
+  const bool sample_load = s->spec.flavour == Flavour::kEvent && s->use_count > 0 && !s->opts.limit_one;
   UniqueFd fd(accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
   if (!fd) {
     int err = errno;
@@ -113,6 +111,7 @@ void OnAcceptable(evutil_socket_t lfd, short, void* arg) {
   if (event_flavour) Notify(*s, master_proto::kStatTaken);
   HandOff(*s, std::move(fd));
   if (event_flavour && s->accepting) Notify(*s, master_proto::kStatAvail);
+  if (sample_load && s->accepting) SampleLoad(*s);
 }
 
 }  // namespace

@@ -39,7 +39,12 @@ struct ServerState {
   std::vector<UniqueFd> listen_fds;
   std::vector<EventPtr> listen_events;
   EventPtr accept_backoff;        // re-enables listeners after EMFILE & co.
-  bool paused_taken = false;      // reported TAKEN while accepting is paused
+  bool paused_taken = false;      // TAKEN while accepting is paused
+  bool load_taken = false;        // TAKEN while this process is busy (kEvent)
+  bool told_taken = false;        // what master was last told (ReportAvail)
+  long long load_wall = 0;        // start of the load window (ns, monotonic)
+  long long load_cpu = 0;         // process CPU time then (ns)
+  EventPtr load_timer;            // re-samples the load while TAKEN
   time_t accept_warned = 0;       // last "accept: ... pausing" warning
   EventPtr status_event;
   std::vector<EventPtr> signal_events;
@@ -65,6 +70,13 @@ void Notify(ServerState& s, int avail);
 void StopAccepting(ServerState& s);
 void ConnectionGone(ServerState& s);
 void ConnectionCame(ServerState& s);
+// daemon_load.cc
+// ReportAvail - tell master TAKEN when paused or busy, else AVAIL (only
+// changes are written).
+void ReportAvail(ServerState& s);
+// SampleLoad - an event server's CPU use over the last window decides
+// load_taken (see daemon_load.cc).
+void SampleLoad(ServerState& s);
 // daemon_conn.cc
 void ArmListeners(ServerState& s);
 void StartStandalone(ServerState& s);
