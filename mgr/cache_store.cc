@@ -159,6 +159,7 @@ void CacheStore::CloseDb() {
     p->reset();
   db_.reset();  // rolls back an open transaction
   txn_open_ = false;
+  batched_ = 0;
   check_fd_.reset();  // after SQLite's descriptor: see "File check"
   entries_ = 0;
 }
@@ -213,14 +214,18 @@ Status CacheStore::OpenFresh() {
   } stmts[] = {
       {&get_, "SELECT saved, session FROM sessions WHERE id = ?1"},
       {&set_, "UPDATE sessions SET saved = ?2, session = ?3, size = ?4 WHERE id = ?1"},
-      {&add_, "INSERT INTO sessions (id, saved, session, size) VALUES (?1, ?2, ?3, ?4)"},
+      {&add_,
+       "INSERT INTO sessions (id, saved, session, size) VALUES (?1, ?2, ?3, ?4)"
+       " ON CONFLICT (id) DO NOTHING"},
       {&del_, "DELETE FROM sessions WHERE id = ?1"},
       {&expire_,
        "DELETE FROM sessions WHERE rowid IN"
        " (SELECT rowid FROM sessions WHERE saved < ?1 ORDER BY saved LIMIT ?2)"},
+      // One row per step: a scalar subquery needs no temporary table
+      // (an IN list builds one per execution).
       {&evict_,
-       "DELETE FROM sessions WHERE rowid IN"
-       " (SELECT rowid FROM sessions ORDER BY saved, rowid LIMIT ?1)"},
+       "DELETE FROM sessions WHERE rowid ="
+       " (SELECT rowid FROM sessions ORDER BY saved, rowid LIMIT 1)"},
       {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
@@ -239,7 +244,9 @@ Status CacheStore::OpenFresh() {
   db_ = std::move(db);
   dev_ = st.st_dev;
   ino_ = st.st_ino;
-  known_size_ = st.st_size;
+  // The schema's pages are on disk now: a cut below them before the first
+  // commit is damage too (st.st_size is the empty file's).
+  known_size_ = std::max<off_t>(FileSize(), 0);
   next_check_ = std::chrono::steady_clock::now() + opts_.check_interval;
   entries_ = 0;
   return Status::Ok();
@@ -388,25 +395,30 @@ int CacheStore::Update(std::string_view id, std::span<const uint8_t> session, in
     sqlite3_bind_blob(s, 3, session.data(), static_cast<int>(session.size()), SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, static_cast<int64_t>(session.size()));
   };
+  // A new id (the common case: one per full handshake) costs one
+  // statement: the insert is skipped on a conflicting id, which is then
+  // overwritten in place (keeping its rowid, i.e. its insertion order).
   int64_t added = 0, evicted = 0;
   {
+    StmtScope scope{add_};
+    bind(add_.get());
+    if (int rc = sqlite3_step(add_.get()); rc != SQLITE_DONE) return abort_update(rc, "insert");
+    added = sqlite3_changes(db_.get()) > 0 ? 1 : 0;
+  }
+  if (added == 0) {
     StmtScope scope{set_};
     bind(set_.get());
     if (int rc = sqlite3_step(set_.get()); rc != SQLITE_DONE) return abort_update(rc, "update");
   }
-  if (sqlite3_changes(db_.get()) == 0) {
-    StmtScope scope{add_};
-    bind(add_.get());
-    if (int rc = sqlite3_step(add_.get()); rc != SQLITE_DONE) return abort_update(rc, "insert");
-    added = 1;
-  }
-  if (opts_.max_entries > 0 && entries_ + added > opts_.max_entries) {
+  // At the cap an insert evicts one entry (entries_ is exact).
+  for (int64_t over = entries_ + added - opts_.max_entries; opts_.max_entries > 0 && evicted < over;) {
     StmtScope scope{evict_};
-    sqlite3_bind_int64(evict_.get(), 1, entries_ + added - opts_.max_entries);
     if (int rc = sqlite3_step(evict_.get()); rc != SQLITE_DONE) return abort_update(rc, "evict");
-    evicted = sqlite3_changes(db_.get());
+    if (sqlite3_changes(db_.get()) == 0) break;
+    evicted++;
   }
   entries_ += added - evicted;
+  batched_++;
   stats_.updates++;
   stats_.evictions += static_cast<uint64_t>(evicted);
   if (!opts_.deferred_commit && !Commit()) return ipc::kStatFail;
@@ -431,6 +443,7 @@ bool CacheStore::Commit() {
   int rc = RunStmt(commit_);
   if (rc == SQLITE_DONE) {
     txn_open_ = false;
+    batched_ = 0;
     known_size_ = std::max<off_t>(FileSize(), 0);
     return true;
   }
@@ -443,6 +456,7 @@ void CacheStore::Rollback() {
   if (!txn_open_) return;
   if (db_) RunStmt(rollback_);
   txn_open_ = false;
+  batched_ = 0;
   entries_ = entries_at_begin_;
   known_size_ = std::max<off_t>(FileSize(), 0);  // a rollback may shrink the file
 }

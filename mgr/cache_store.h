@@ -45,6 +45,9 @@
  *	once per event-loop pass while it returns max_rows, so a large
  *	backlog never stalls the loop.
  *
+ *	Update() of a new id (one per full TLS handshake) is one INSERT; an
+ *	existing id is overwritten in place (it keeps its insertion order).
+ *
  *	Size cap: with max_entries > 0, an Update() that inserts a new entry
  *	beyond the cap evicts the oldest entries (smallest saved, then
  *	insertion order) until exactly max_entries remain. 0 is unlimited.
@@ -87,16 +90,18 @@
  *	something to wait for).
  *
  *	Batched commits: with deferred_commit, Update() leaves its write
- *	transaction open and the owner calls Commit() once per event-loop
- *	pass (tlsmgr does it after all requests that arrived together were
- *	answered), so N updates cost one commit: one set of page writes
- *	instead of N. Lookups, deletes and cleanup inside the open
- *	transaction see its updates. A failed update or commit rolls back
- *	the whole batch (no savepoints: in SQLite they more than double the
- *	page writes per commit), which loses entries that were answered
- *	"stored" - for a cache that is the same as an early eviction (the
- *	next handshake is a full one); it is logged. Without deferred_commit
- *	every update commits at once.
+ *	transaction open and the owner calls Commit() later (tlsmgr: a few
+ *	milliseconds after the batch's first update, see service.h), so N
+ *	updates cost one commit: each dirty page is written once, not once
+ *	per update (the table's last leaf, the index leaves and page 1 are
+ *	shared by the updates of a batch). batched() tells the owner how
+ *	many updates the open transaction holds. Lookups, deletes and
+ *	cleanup inside the open transaction see its updates. A failed
+ *	update or commit rolls back the whole batch (no savepoints: in
+ *	SQLite they more than double the page writes per commit), which
+ *	loses entries that were answered "stored" - for a cache that is the
+ *	same as an early eviction (the next handshake is a full one); it is
+ *	logged. Without deferred_commit every update commits at once.
  *
  *	Counters (stats()): hits, misses, updates, deletes, evictions,
  *	expired, and entries() - the current number of rows, maintained
@@ -188,6 +193,8 @@ class CacheStore {
   bool Commit();
   off_t FileSize() const;
 
+  // batched - updates in the open write transaction (0: none open).
+  size_t batched() const { return batched_; }
   int64_t entries() const { return entries_; }
   const CacheStats& stats() const { return stats_; }
   const std::string& path() const { return opts_.path; }
@@ -222,6 +229,7 @@ class CacheStore {
   SqlitePtr db_;
   SqliteStmtPtr get_, set_, add_, del_, expire_, evict_, begin_, commit_, rollback_;
   bool txn_open_ = false;
+  size_t batched_ = 0;
   int64_t entries_at_begin_ = 0;
   int64_t entries_ = 0;
   int64_t last_reopen_ = 0;

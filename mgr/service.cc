@@ -115,7 +115,7 @@ ipc::StatusReply TlsmgrServiceImpl::Update(const ipc::UpdateRequest& req) {
   }
   if (!s->store || req.cache_id.empty() || req.session.empty()) return ipc::StatusReply::Fail();
   int st = s->store->Update(req.cache_id, req.session.span(), Now());
-  if (flush_ev_) event_active(flush_ev_.get(), EV_TIMEOUT, 0);  // commit after this loop pass
+  if (size_t n = s->store->batched(); n > 0 && flush_ev_) ScheduleCommit(n);
   if (s->loglevel >= 2)
     log::Info("%s cache update id=%s size=%zu: status=%d", s->type.c_str(), Printable(req.cache_id).c_str(),
               req.session.size(), st);
@@ -165,9 +165,9 @@ Status TlsmgrServiceImpl::Arm(event_base* base) {
   if (prng_) {
     if (Status s = prng_->Arm(base); !s) return s;
   }
-  // Batched commits (cache_store.h): the flush event is activated by
-  // each update and runs after the other ready callbacks of this pass.
-  flush_ev_.reset(event_new(base, -1, 0, &TlsmgrServiceImpl::FlushCb, this));
+  // Batched commits (cache_store.h): the first update of a batch arms
+  // the commit timer; a full batch commits after this loop pass.
+  flush_ev_.reset(evtimer_new(base, &TlsmgrServiceImpl::FlushCb, this));
   if (!flush_ev_) return MakeError("cannot create the cache commit event");
   for (CacheSlot& s : caches_)
     if (s.store) s.store->SetDeferredCommit(true);
@@ -192,6 +192,16 @@ void TlsmgrServiceImpl::CleanupCb(evutil_socket_t, short, void* arg) {
     if (s.store) most = std::max(most, s.store->CleanupStep(now, kCleanupBatch));
   // A full batch: more may be waiting; continue on the next loop turn.
   AddTimer(self->cleanup_ev_.get(), most >= kCleanupBatch ? 0 : self->CleanupInterval());
+}
+
+void TlsmgrServiceImpl::ScheduleCommit(size_t batched) {
+  event* ev = flush_ev_.get();
+  if (batched >= kCommitBatch) {
+    event_active(ev, EV_TIMEOUT, 0);  // after the other ready callbacks of this pass
+  } else if (!evtimer_pending(ev, nullptr)) {  // the batch's first update (of any cache)
+    timeval tv{0, kCommitDelayUs};
+    evtimer_add(ev, &tv);
+  }
 }
 
 void TlsmgrServiceImpl::FlushCb(evutil_socket_t, short, void* arg) {

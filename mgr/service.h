@@ -47,6 +47,14 @@
  *	full, so requests interleave with a large cleanup. CleanupStep()
  *	does one such batch for callers that drive their own loop.
  *
+ *	Cache updates are committed in batches (cache_store.h): the first
+ *	update after a commit arms a timer of kCommitDelayUs (10 ms), and a
+ *	batch that reaches kCommitBatch updates is committed after the loop
+ *	pass in which it did; Shutdown() commits what is open. The cache is
+ *	recreated at every start, so a crash loses nothing that a restart
+ *	would have kept; a failed commit loses at most one batch (as an
+ *	early eviction would).
+ *
  *	Statistics, logged every pftls_tlsmgr_statistics_interval (default
  *	3600s, 0: never) when anything happened since the last report, and
  *	at Shutdown(); counters are cumulative since start:
@@ -122,6 +130,11 @@ class TlsmgrServiceImpl : public ipc::TlsmgrService {
  public:
   using NowFn = std::function<int64_t()>;
   static constexpr size_t kCleanupBatch = 256;
+  // Cache updates are committed kCommitDelayUs after the first update of
+  // a batch, or after the loop pass in which a batch reached kCommitBatch.
+  static constexpr long kCommitDelayUs = 10000;  // < 1 s: a timeval's tv_usec
+  static constexpr size_t kCommitBatch = 512;
+  static_assert(kCommitDelayUs > 0 && kCommitDelayUs < 1000000);
 
   TlsmgrServiceImpl(std::array<CacheSlot, 3> caches, TicketKeys tickets, std::unique_ptr<Prng> prng,
                     NowFn now = {}, long statistics_interval = 3600);
@@ -153,6 +166,7 @@ class TlsmgrServiceImpl : public ipc::TlsmgrService {
   CacheSlot* Find(std::string_view type);
   int64_t Now() const { return now_ ? now_() : static_cast<int64_t>(::time(nullptr)); }
   static void CleanupCb(evutil_socket_t, short, void* arg);
+  void ScheduleCommit(size_t batched);
   static void FlushCb(evutil_socket_t, short, void* arg);
   static void StatsCb(evutil_socket_t, short, void* arg);
   long CleanupInterval() const;

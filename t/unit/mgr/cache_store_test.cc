@@ -171,6 +171,49 @@ TEST(CacheStore, SizeCapSameTimestampUsesInsertionOrderAndOverwriteDoesNotEvict)
   EXPECT_EQ(st->entries(), 3);
 }
 
+TEST(CacheStore, OverwriteReplacesTheValueInPlaceAndKeepsInsertionOrder) {
+  TempDir d;
+  auto st = MustOpen(d / "c.sqlite", 3600, 3);
+  for (const char* id : {"a", "b", "c"}) ASSERT_EQ(st->Update(id, Bytes("v"), 1000), ipc::kStatOk);
+  ASSERT_EQ(st->Update("b", Bytes("new value"), 1000), ipc::kStatOk);
+  SecretBytes out;
+  ASSERT_EQ(st->Lookup("b", 1000, &out), CacheStore::Found::kFound);
+  EXPECT_EQ(Str(out), "new value");
+  EXPECT_EQ(st->entries(), 3);
+  EXPECT_EQ(st->stats().updates, 4u);
+  // Same timestamp: the overwritten "b" is still second in line.
+  ASSERT_EQ(st->Update("d", Bytes("v"), 1000), ipc::kStatOk);
+  ASSERT_EQ(st->Update("e", Bytes("v"), 1000), ipc::kStatOk);
+  EXPECT_EQ(st->Lookup("b", 1000, &out), CacheStore::Found::kNotFound);
+  EXPECT_EQ(st->Lookup("c", 1000, &out), CacheStore::Found::kFound);
+  EXPECT_EQ(st->stats().evictions, 2u);
+  EXPECT_EQ(CountRows(st, d / "c.sqlite"), 3);
+}
+
+TEST(CacheStore, BatchedCountsUpdatesOfTheOpenTransaction) {
+  TempDir d;
+  std::string path = d / "c.sqlite";
+  auto st = MustOpen(path);
+  EXPECT_EQ(st->batched(), 0u);
+  ASSERT_EQ(st->Update("a", Bytes("1"), 1000), ipc::kStatOk);
+  EXPECT_EQ(st->batched(), 0u);  // committed at once
+  st->SetDeferredCommit(true);
+  ASSERT_EQ(st->Update("b", Bytes("2"), 1000), ipc::kStatOk);
+  ASSERT_EQ(st->Update("b", Bytes("3"), 1000), ipc::kStatOk);
+  ASSERT_EQ(st->Update("c", Bytes("4"), 1000), ipc::kStatOk);
+  EXPECT_EQ(st->batched(), 3u);
+  EXPECT_EQ(st->entries(), 3);
+  EXPECT_TRUE(st->Commit());
+  EXPECT_EQ(st->batched(), 0u);
+  // A batch lost to damage: nothing is left open.
+  ASSERT_EQ(st->Update("d", Bytes("5"), 1000), ipc::kStatOk);
+  ASSERT_EQ(::truncate(path.c_str(), 0), 0);
+  LogCapture cap;
+  EXPECT_FALSE(st->Commit());
+  EXPECT_EQ(st->batched(), 0u);
+  EXPECT_EQ(st->entries(), 0);
+}
+
 TEST(CacheStore, UnlimitedWhenCapIsZero) {
   TempDir d;
   auto st = MustOpen(d / "c.sqlite", 3600, 0);
@@ -310,6 +353,28 @@ TEST(CacheStore, FileTruncatedInPlaceToAPageMultipleIsNoticed) {
   EXPECT_EQ(cap.Count(log::Level::kWarning, "file truncated"), 1u) << "in-place truncation to a page multiple went unnoticed";
   EXPECT_EQ(st->Update("after", Bytes("v"), 1000), ipc::kStatOk);
   EXPECT_EQ(st->Lookup("after", 1000, &out), CacheStore::Found::kFound);
+}
+
+TEST(CacheStore, FileTruncatedBeforeTheFirstCommitIsNoticedAtCommit) {
+  TempDir d;
+  std::string path = d / "c.sqlite";
+  auto opened = CacheStore::Open({"smtpd", path, 3600, 0, std::chrono::milliseconds(60000)});
+  ASSERT_TRUE(opened) << opened.error();
+  auto& st = *opened;
+  st->SetDeferredCommit(true);
+  // A fresh file holds only the schema; the batch is still in memory when
+  // the file is cut in place to a page multiple.
+  ASSERT_EQ(st->Update("a", Bytes(std::string(1500, 'x')), 1000), ipc::kStatOk);
+  struct stat sb;
+  ASSERT_EQ(::stat(path.c_str(), &sb), 0);
+  ASSERT_GE(sb.st_size, 3 * 4096);
+  ASSERT_EQ(::truncate(path.c_str(), sb.st_size / 2 / 4096 * 4096), 0);
+  LogCapture cap;
+  EXPECT_FALSE(st->Commit());
+  EXPECT_EQ(cap.Count(log::Level::kWarning, "file truncated"), 1u);
+  EXPECT_EQ(st->stats().heals, 1u);
+  EXPECT_EQ(st->Update("b", Bytes("v"), 1000), ipc::kStatOk);
+  EXPECT_TRUE(st->Commit());
 }
 
 TEST(CacheStore, FileRemovedUnderOpenStoreKeepsServing) {

@@ -4,9 +4,11 @@
 #include "mgr/service.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
-#include <string>
 #include <atomic>
+#include <chrono>
+#include <string>
 #include <thread>
 
 #include "ipc/client_sync.h"
@@ -231,6 +233,38 @@ TEST(TlsmgrService, ArmedCleanupRemovesExpiredEntriesFromTheLoop) {
   for (int i = 0; i < 10; i++) event_base_loop(base.get(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
   EXPECT_EQ(f.svc->cache("smtpd")->entries(), 0);
   f.svc->Shutdown();
+}
+
+TEST(TlsmgrService, ArmedUpdatesAreCommittedByTheCommitTimer) {
+  Fixture f;
+  EventBasePtr base(event_base_new());
+  ASSERT_TRUE(f.svc->Arm(base.get()));
+  CacheStore* st = f.svc->cache("smtpd");
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(f.svc->Update({"smtpd", "a", Sb("v")}).status, 0);
+  ASSERT_EQ(f.svc->Update({"smtp", "b", Sb("v")}).status, 0);
+  EXPECT_EQ(st->batched(), 1u);
+  EXPECT_EQ(f.svc->cache("smtp")->batched(), 1u);
+  event_base_loop(base.get(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  if (std::chrono::steady_clock::now() - t0 < std::chrono::microseconds(TlsmgrServiceImpl::kCommitDelayUs)) {
+    EXPECT_EQ(st->batched(), 1u);  // the timer has not expired yet (unless this host stalled)
+  }
+  ::usleep(TlsmgrServiceImpl::kCommitDelayUs + 5000);
+  event_base_loop(base.get(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  EXPECT_EQ(st->batched(), 0u);
+  EXPECT_EQ(f.svc->cache("smtp")->batched(), 0u);
+  // A full batch is committed after the loop pass, before the timer.
+  for (size_t i = 0; i < TlsmgrServiceImpl::kCommitBatch; i++)
+    ASSERT_EQ(f.svc->Update({"smtpd", "id" + std::to_string(i), Sb("v")}).status, 0);
+  EXPECT_EQ(st->batched(), TlsmgrServiceImpl::kCommitBatch);
+  event_base_loop(base.get(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  EXPECT_EQ(st->batched(), 0u);
+  // Shutdown commits what is open.
+  ASSERT_EQ(f.svc->Update({"smtpd", "last", Sb("v")}).status, 0);
+  EXPECT_EQ(st->batched(), 1u);
+  f.svc->Shutdown();
+  EXPECT_EQ(st->batched(), 0u);
+  EXPECT_EQ(st->entries(), static_cast<int64_t>(TlsmgrServiceImpl::kCommitBatch) + 2);
 }
 
 TEST(TlsmgrService, EnteredJailRewritesPaths) {
