@@ -87,16 +87,18 @@ class SessionPool {
       if (reject) reject(fd.get());
       return;  // fd and lease end here
     }
-    auto session = make(std::move(fd), peer, [this, addr](Session* done) {
-      if (limits_) limits_->Release(addr);
+    // The callback captures only `this` (no allocation per session); the
+    // address for the per-client count lives in the session's entry.
+    auto session = make(std::move(fd), peer, [this](Session* done) {
       auto it = live_.find(done);
       if (it == live_.end()) return;
+      if (limits_) limits_->Release(it->second.addr);
       dead_.push_back(std::move(it->second));
       live_.erase(it);
       event_active(reaper_.get(), EV_TIMEOUT, 0);
     });
     Session* raw = session.get();
-    live_.emplace(raw, Live{std::move(session), std::move(lease)});
+    live_.emplace(raw, Live{std::move(session), std::move(lease), std::move(addr)});
     raw->Start();
   }
 
@@ -111,6 +113,7 @@ class SessionPool {
   struct Live {
     std::unique_ptr<Session> session;
     daemon::Lease lease;
+    std::string addr;  // counted in limits_
   };
   std::unique_ptr<ConnLimits> limits_;
   std::map<Session*, Live> live_;

@@ -4,7 +4,6 @@
 #include <algorithm>
 
 #include <arpa/inet.h>
-#include <event2/buffer.h>
 #include <netinet/in.h>
 
 #include <cerrno>
@@ -35,15 +34,22 @@ SmtpSession::SmtpSession(event_base* base, const FrontConfig& cfg, UniqueFd clie
 
 SmtpSession::~SmtpSession() = default;
 
+void SmtpSession::ExpectQueue::pop_front() {
+  if (++head_ == items_.size()) {
+    std::vector<Expect>().swap(items_);  // empty: no storage
+    head_ = 0;
+  } else if (head_ >= 64 && head_ * 2 >= items_.size()) {
+    items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));  // a long pipeline
+    head_ = 0;
+  }
+}
+
 bool SmtpSession::AttachClient(int fd) {
-  SetNonBlocking(fd);
-  client_.reset(bufferevent_socket_new(base_, fd, BEV_OPT_CLOSE_ON_FREE));
-  if (!client_) return false;
-  bufferevent_setcb(client_.get(), ClientRead, nullptr, ClientEvent, this);
-  bufferevent_setwatermark(client_.get(), EV_READ, 0, kMaxBuffered);
-  timeval idle{static_cast<time_t>(cfg_.idle_timeout.count()), 0};
-  bufferevent_set_timeouts(client_.get(), &idle, nullptr);
-  bufferevent_enable(client_.get(), EV_READ | EV_WRITE);
+  client_ = std::make_unique<SmtpConn>(base_, kMaxBuffered);
+  if (!client_->Attach(fd)) return false;
+  client_->SetCallbacks(ClientRead, nullptr, ClientEvent, this);
+  client_->SetTimeouts(cfg_.idle_timeout, std::chrono::seconds(0));
+  client_->Enable(EV_READ | EV_WRITE);
   return true;
 }
 
@@ -83,16 +89,12 @@ void SmtpSession::Start() {
 // relay starts (after that the client's idle timeout bounds each wait).
 bool SmtpSession::ConnectBackend() {
   phase_ = Phase::kConnecting;
-  backend_.reset(bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE));
-  if (!backend_) return false;
-  bufferevent_setcb(backend_.get(), BackendRead, nullptr, BackendEvent, this);
-  bufferevent_setwatermark(backend_.get(), EV_READ, 0, kMaxBuffered);
-  timeval rd{static_cast<time_t>(cfg_.idle_timeout.count()), 0};
-  timeval wr{static_cast<time_t>(kBackendConnectTimeout.count()), 0};
-  bufferevent_set_timeouts(backend_.get(), &rd, &wr);
-  if (bufferevent_socket_connect(backend_.get(), reinterpret_cast<const sockaddr*>(&cfg_.backend),
-                                 static_cast<int>(cfg_.backend_len)) != 0) {
+  backend_ = std::make_unique<SmtpConn>(base_, kMaxBuffered);
+  backend_->SetCallbacks(BackendRead, nullptr, BackendEvent, this);
+  backend_->SetTimeouts(cfg_.idle_timeout, kBackendConnectTimeout);
+  if (!backend_->Connect(reinterpret_cast<const sockaddr*>(&cfg_.backend), cfg_.backend_len)) {
     log::Warn("connect to backend: %s", strerror(errno));
+    backend_.reset();
     return false;
   }
   return true;
@@ -101,15 +103,16 @@ bool SmtpSession::ConnectBackend() {
 // EnterRelay - the backend's greeting is the client's: relay from now on.
 void SmtpSession::EnterRelay() {
   phase_ = Phase::kRelay;
-  if (backend_) bufferevent_set_timeouts(backend_.get(), nullptr, nullptr);
-  bufferevent_enable(client_.get(), EV_READ);
+  std::string().swap(greeting_);  // not needed any more
+  if (backend_) backend_->SetTimeouts(std::chrono::seconds(0), std::chrono::seconds(0));
+  client_->Enable(EV_READ);
   OnClientData();  // input that came meanwhile waits in the buffer
 }
 
-void SmtpSession::ClientRead(bufferevent*, void* arg) { static_cast<SmtpSession*>(arg)->OnClientData(); }
-void SmtpSession::BackendRead(bufferevent*, void* arg) { static_cast<SmtpSession*>(arg)->OnBackendData(); }
+void SmtpSession::ClientRead(SmtpConn*, void* arg) { static_cast<SmtpSession*>(arg)->OnClientData(); }
+void SmtpSession::BackendRead(SmtpConn*, void* arg) { static_cast<SmtpSession*>(arg)->OnBackendData(); }
 
-void SmtpSession::ClientEvent(bufferevent*, short what, void* arg) {
+void SmtpSession::ClientEvent(SmtpConn*, short what, void* arg) {
   auto* s = static_cast<SmtpSession*>(arg);
   if (s->phase_ == Phase::kDone) return s->Finish(s->closing_why_);  // last reply not deliverable
   if (what & BEV_EVENT_TIMEOUT) {
@@ -118,22 +121,22 @@ void SmtpSession::ClientEvent(bufferevent*, short what, void* arg) {
   }
   if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
     // Bytes the client sent before leaving still reach the backend.
-    if ((what & BEV_EVENT_EOF) && s->backend_ && evbuffer_get_length(bufferevent_get_output(s->backend_.get())) > 0) {
+    if ((what & BEV_EVENT_EOF) && s->backend_ && s->backend_->output_size() > 0) {
       s->client_.reset();
-      bufferevent_setcb(s->backend_.get(), nullptr, BackendFlushed, BackendEvent, s);
+      s->backend_->SetCallbacks(nullptr, BackendFlushed, BackendEvent, s);
       return;
     }
     s->Finish("client disconnected");
   }
 }
 
-void SmtpSession::BackendFlushed(bufferevent*, void* arg) { static_cast<SmtpSession*>(arg)->Finish("client disconnected"); }
+void SmtpSession::BackendFlushed(SmtpConn*, void* arg) { static_cast<SmtpSession*>(arg)->Finish("client disconnected"); }
 
-void SmtpSession::BackendEvent(bufferevent*, short what, void* arg) {
+void SmtpSession::BackendEvent(SmtpConn*, short what, void* arg) {
   auto* s = static_cast<SmtpSession*>(arg);
   if (what & BEV_EVENT_CONNECTED) {
     s->phase_ = Phase::kGreeting;
-    bufferevent_enable(s->backend_.get(), EV_READ | EV_WRITE);
+    s->backend_->Enable(EV_READ | EV_WRITE);
     return;
   }
   static const char kUnavailable[] = "421 4.3.2 Service currently unavailable\r\n";
@@ -144,7 +147,7 @@ void SmtpSession::BackendEvent(bufferevent*, short what, void* arg) {
   }
   if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
     if (s->phase_ == Phase::kConnecting) {
-      log::Warn("connect to backend for %s: %s", s->endpoint_.c_str(), strerror(EVUTIL_SOCKET_ERROR()));
+      log::Warn("connect to backend for %s: %s", s->endpoint_.c_str(), strerror(errno));
       return s->CloseAfter(kUnavailable, "backend unavailable");
     }
     // Deliver what the backend said last (e.g. 221), then close.
@@ -161,34 +164,30 @@ void SmtpSession::CloseAfter(const std::string& reply, const char* why) {
   closing_why_ = why;
   if (!client_) return Finish(why);
   SendClient(reply);
-  if (evbuffer_get_length(bufferevent_get_output(client_.get())) == 0) return Finish(why);
-  bufferevent_disable(client_.get(), EV_READ);
-  timeval wr{static_cast<time_t>(cfg_.idle_timeout.count()), 0};
-  bufferevent_set_timeouts(client_.get(), nullptr, &wr);
-  bufferevent_setcb(client_.get(), nullptr, ClientWritten, ClientEvent, this);
+  if (client_->output_size() == 0) return Finish(why);
+  client_->Disable(EV_READ);
+  client_->SetTimeouts(std::chrono::seconds(0), cfg_.idle_timeout);
+  client_->SetCallbacks(nullptr, ClientWritten, ClientEvent, this);
 }
 
-void SmtpSession::ClientWritten(bufferevent*, void* arg) {
+void SmtpSession::ClientWritten(SmtpConn*, void* arg) {
   auto* s = static_cast<SmtpSession*>(arg);
   if (s->phase_ == Phase::kDone) return s->Finish(s->closing_why_);
   s->MaybeStartTls();
 }
 
-void SmtpSession::SendClient(const std::string& bytes) {
-  if (client_) bufferevent_write(client_.get(), bytes.data(), bytes.size());
+void SmtpSession::SendClient(std::string_view bytes) {
+  if (client_) client_->Write(bytes);
 }
 
-void SmtpSession::SendBackend(const std::string& bytes) {
-  if (backend_) bufferevent_write(backend_.get(), bytes.data(), bytes.size());
+void SmtpSession::SendBackend(std::string_view bytes) {
+  if (backend_) backend_->Write(bytes);
 }
 
 void SmtpSession::OnBackendData() {
-  evbuffer* in = bufferevent_get_input(backend_.get());
-  while (size_t n = evbuffer_get_length(in)) {
-    std::string chunk(n, '\0');
-    evbuffer_remove(in, chunk.data(), n);
-    replies_.Feed(chunk);
-  }
+  std::string_view in = backend_->input();
+  replies_.Feed(in);
+  backend_->Drain(in.size());
   while (auto r = replies_.Next()) {
     OnBackendReply(*r);
     if (finished_) return;
@@ -269,24 +268,25 @@ void SmtpSession::Drain() {
 
 void SmtpSession::OnClientData() {
   if (!client_ || finished_ || phase_ != Phase::kRelay) return;
-  evbuffer* in = bufferevent_get_input(client_.get());
+  // client_ stays while the loop runs: only Finish() (which sets
+  // finished_) and a successful hand-off (after this returns) drop it.
   while (!finished_ && !starttls_pending_ && !await_data_reply_ && phase_ == Phase::kRelay) {
-    size_t len = evbuffer_get_length(in);
+    std::string_view in = client_->input();
+    size_t len = in.size();
     if (len == 0) break;
     if (data_mode_) {
-      DataBytes(in);
+      DataBytes();
       continue;
     }
     if (bdat_left_ > 0) {
       size_t n = std::min<uint64_t>(bdat_left_, len);
-      std::string chunk(n, '\0');
-      evbuffer_remove(in, chunk.data(), n);
-      SendBackend(chunk);
+      SendBackend(in.substr(0, n));
+      client_->Drain(n);
       bdat_left_ -= n;
       continue;
     }
-    evbuffer_ptr eol = evbuffer_search_eol(in, nullptr, nullptr, EVBUFFER_EOL_LF);
-    if (eol.pos < 0) {
+    size_t eol = in.find('\n');
+    if (eol == std::string_view::npos) {
       if (len > kMaxCommandLine) {
         log::Warn("command line too long from %s", endpoint_.c_str());
         SendClient("421 4.7.0 " + cfg_.myhostname + " Error: line too long\r\n");
@@ -294,22 +294,21 @@ void SmtpSession::OnClientData() {
       }
       break;
     }
-    size_t n = static_cast<size_t>(eol.pos) + 1;
+    size_t n = eol + 1;
     if (n > kMaxCommandLine) {
       log::Warn("command line too long from %s", endpoint_.c_str());
       SendClient("421 4.7.0 " + cfg_.myhostname + " Error: line too long\r\n");
       return Finish("line too long");
     }
-    std::string line(n, '\0');
-    evbuffer_remove(in, line.data(), n);
+    std::string line(in.substr(0, n));
+    client_->Drain(n);
     OnCommand(line);
   }
 }
 
-void SmtpSession::DataBytes(evbuffer* in) {
-  size_t len = evbuffer_get_length(in);
-  std::string chunk(len, '\0');
-  evbuffer_copyout(in, chunk.data(), len);
+void SmtpSession::DataBytes() {
+  std::string_view chunk = client_->input();
+  size_t len = chunk.size();
   size_t i = 0;
   for (; i < len; ++i) {
     char c = chunk[i];
@@ -322,8 +321,8 @@ void SmtpSession::DataBytes(evbuffer* in) {
       data_tail_ = c == '\r' ? 1 : 0;
     }
   }
-  evbuffer_drain(in, i);
   SendBackend(chunk.substr(0, i));
+  client_->Drain(i);
   if (data_tail_ == 5) {
     data_mode_ = false;
     data_tail_ = 0;
@@ -357,20 +356,19 @@ void SmtpSession::OnCommand(const std::string& line) {
 
 void SmtpSession::MaybeStartTls() {
   if (!starttls_pending_ || phase_ != Phase::kRelay || !expect_.empty() || !client_) return;
-  if (evbuffer_get_length(bufferevent_get_output(client_.get())) > 0) {
-    bufferevent_setcb(client_.get(), ClientRead, ClientWritten, ClientEvent, this);
+  if (client_->output_size() > 0) {
+    client_->SetCallbacks(ClientRead, ClientWritten, ClientEvent, this);
     return;  // ClientWritten() comes back here
   }
-  evbuffer* in = bufferevent_get_input(client_.get());
-  if (size_t n = evbuffer_get_length(in)) {
+  if (size_t n = client_->input().size()) {
     log::Warn("%s: discarding %zu bytes of input sent after STARTTLS (possible command injection)",
               endpoint_.c_str(), n);
-    evbuffer_drain(in, n);
+    client_->Drain(n);
   }
-  bufferevent_disable(client_.get(), EV_READ | EV_WRITE);
+  client_->Disable(EV_READ | EV_WRITE);
   phase_ = Phase::kHandoff;
   ipc::TlsproxyRequest req = HandoffRequest();
-  handoff_ = std::make_unique<HandoffClient>(base_, cfg_.tlsproxy_path, req, bufferevent_getfd(client_.get()),
+  handoff_ = std::make_unique<HandoffClient>(base_, cfg_.tlsproxy_path, req, client_->fd(),
                                              [this](HandoffResult r) { HandoffDone(std::move(r)); });
   handoff_->Start();
 }
@@ -382,7 +380,7 @@ void SmtpSession::HandoffDone(HandoffResult r) {
     log::Warn("%s: %s", endpoint_.c_str(), r.error.c_str());
     if (cfg_.wrapper) return Finish("TLS not available");
     phase_ = Phase::kRelay;
-    bufferevent_enable(client_.get(), EV_READ | EV_WRITE);
+    client_->Enable(EV_READ | EV_WRITE);
     Local("454 4.7.0 TLS not available due to local problem\r\n");
     return OnClientData();
   }
@@ -390,7 +388,7 @@ void SmtpSession::HandoffDone(HandoffResult r) {
     client_fd_.reset();  // tlsproxy owns the client socket now
   } else {
     static const char kReady[] = "220 2.0.0 Ready to start TLS\r\n";
-    ssize_t w = send(bufferevent_getfd(client_.get()), kReady, sizeof(kReady) - 1, MSG_NOSIGNAL);
+    ssize_t w = send(client_->fd(), kReady, sizeof(kReady) - 1, MSG_NOSIGNAL);
     (void)w;  // the client's socket is tlsproxy's now; a failure shows up as a failed handshake
     client_.reset();  // closes our copy of the client socket
   }
@@ -398,8 +396,9 @@ void SmtpSession::HandoffDone(HandoffResult r) {
   if (cfg_.wrapper) {
     // Implicit TLS: the backend is reached once the handshake is done.
     proxy_fd_ = std::move(r.proxy);
-    if (!ctx_reader_.Start(base_, proxy_fd_.get(), std::chrono::seconds(cfg_.tls_timeout + 10), endpoint_,
-                           [this](ContextResult c) { WrapperHandshakeDone(std::move(c)); }))
+    ctx_reader_ = std::make_unique<ContextReader>();
+    if (!ctx_reader_->Start(base_, proxy_fd_.get(), std::chrono::seconds(cfg_.tls_timeout + 10), endpoint_,
+                            [this](ContextResult c) { WrapperHandshakeDone(std::move(c)); }))
       return Finish("out of memory");
     return;
   }
@@ -408,10 +407,11 @@ void SmtpSession::HandoffDone(HandoffResult r) {
 }
 
 void SmtpSession::WrapperHandshakeDone(ContextResult c) {
+  ctx_reader_.reset();  // allowed: the reader's callback is its last action
   if (c.failure) return Finish(c.failure);
   if (!AttachClient(proxy_fd_.release())) return Finish("out of memory");
   // Commands the client sent right after its Finished wait for the relay.
-  if (!c.early.empty()) evbuffer_add(bufferevent_get_input(client_.get()), c.early.data(), c.early.size());
+  client_->AddInput(c.early);
   if (!ConnectBackend()) return CloseAfter("421 4.3.2 Service currently unavailable\r\n", "backend unavailable");
 }
 
@@ -422,7 +422,7 @@ void SmtpSession::Finish(const char* why) {
   if (log::Verbose()) log::Info("%s: %s", endpoint_.c_str(), why);
   log::Info("DISCONNECT %s", endpoint_.c_str());
   handoff_.reset();
-  ctx_reader_.Stop();
+  ctx_reader_.reset();
   proxy_fd_.reset();
   client_.reset();
   backend_.reset();

