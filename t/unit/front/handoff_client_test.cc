@@ -70,6 +70,18 @@ class HandoffClientTest : public ::testing::Test {
     return out;
   }
 
+  // RunEarly - an early hand-off (with the context list) of one end of a
+  // socket pair; *remote gets the other end, the client's.
+  HandoffResult RunEarly(UniqueFd* remote) {
+    req_.flags |= ipc::kTlsproxySendContext;
+    req_.pftls_flags = ipc::kPftlsEarlyFd;
+    int tcp[2];
+    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, tcp), 0);
+    remote->reset(tcp[0]);
+    UniqueFd ours(tcp[1]);
+    return Run(ours.get());  // the front closes its copy after the hand-off
+  }
+
   std::string dir_, path_;
   EvpPkeyPtr key_;
   X509Ptr cert_;
@@ -170,15 +182,10 @@ ContextResult ReadContext(event_base* base, int proxy, bool prelude) {
 
 TEST_F(HandoffClientTest, EarlyHandoffReadsStatusWithTheContext) {
   StartProxy(sctx_.get());
-  req_.flags |= ipc::kTlsproxySendContext;
-  req_.pftls_flags = ipc::kPftlsEarlyFd;
-  int tcp[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, tcp), 0);
-  UniqueFd remote(tcp[0]), ours(tcp[1]);
-  HandoffResult r = Run(ours.get());
+  UniqueFd remote;
+  HandoffResult r = RunEarly(&remote);
   ASSERT_TRUE(r.ready) << r.error;
   EXPECT_TRUE(r.prelude);
-  ours.reset();
   std::thread client([&] {
     SslCtxPtr cctx(SSL_CTX_new(TLS_client_method()));
     SslPtr ssl(SSL_new(cctx.get()));
@@ -193,12 +200,8 @@ TEST_F(HandoffClientTest, EarlyHandoffReadsStatusWithTheContext) {
 
 TEST_F(HandoffClientTest, EarlyHandoffStatusZeroIsTlsNotAvailable) {
   StartProxy(nullptr);
-  req_.flags |= ipc::kTlsproxySendContext;
-  req_.pftls_flags = ipc::kPftlsEarlyFd;
-  int tcp[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, tcp), 0);
-  UniqueFd remote(tcp[0]), ours(tcp[1]);
-  HandoffResult r = Run(ours.get());
+  UniqueFd remote;
+  HandoffResult r = RunEarly(&remote);
   ASSERT_TRUE(r.ready) << r.error;
   ContextResult c = ReadContext(base_.get(), r.proxy.get(), r.prelude);
   ASSERT_NE(c.failure, nullptr);

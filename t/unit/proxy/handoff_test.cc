@@ -44,6 +44,20 @@ std::string ReadExactly(int fd, size_t n) {
   return out;
 }
 
+// EhloClient - a TLS client on fd: handshake, "EHLO x", one reply read
+// into *reply, close_notify.
+void EhloClient(int fd, std::string* reply) {
+  SslCtxPtr cctx(SSL_CTX_new(TLS_client_method()));
+  SslPtr ssl(SSL_new(cctx.get()));
+  SSL_set_fd(ssl.get(), fd);
+  if (SSL_connect(ssl.get()) != 1) return;
+  SSL_write(ssl.get(), "EHLO x\r\n", 8);
+  char buf[64];
+  int n = SSL_read(ssl.get(), buf, sizeof(buf));
+  if (n > 0) reply->assign(buf, static_cast<size_t>(n));
+  SSL_shutdown(ssl.get());
+}
+
 class HandoffTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -100,17 +114,7 @@ TEST_F(HandoffTest, FullSequenceWithContextAndRelay) {
     proxy_end.reset();
   });
   std::string context_bytes;
-  std::thread client([&] {
-    SslCtxPtr cctx(SSL_CTX_new(TLS_client_method()));
-    SslPtr ssl(SSL_new(cctx.get()));
-    SSL_set_fd(ssl.get(), client_end.get());
-    if (SSL_connect(ssl.get()) != 1) return;
-    SSL_write(ssl.get(), "EHLO x\r\n", 8);
-    char buf[64];
-    int n = SSL_read(ssl.get(), buf, sizeof(buf));
-    if (n > 0) reply.assign(buf, static_cast<size_t>(n));
-    SSL_shutdown(ssl.get());
-  });
+  std::thread client(EhloClient, client_end.get(), &reply);
   // Run the loop while the plaintext side reads the context and answers.
   std::thread plain_side([&] {
     postscreen.join();
@@ -217,17 +221,7 @@ TEST_F(HandoffTest, EarlyHandoffSendsAnnouncementAndStatusWithTheContext) {
   EXPECT_EQ(poll(&p, 1, 0), 0) << "nothing may come before the handshake";
   EXPECT_EQ(server_->active(), 1u);
   std::string reply;
-  std::thread client([&] {
-    SslCtxPtr cctx(SSL_CTX_new(TLS_client_method()));
-    SslPtr ssl(SSL_new(cctx.get()));
-    SSL_set_fd(ssl.get(), client_end.get());
-    if (SSL_connect(ssl.get()) != 1) return;
-    SSL_write(ssl.get(), "EHLO x\r\n", 8);
-    char buf[64];
-    int n = SSL_read(ssl.get(), buf, sizeof(buf));
-    if (n > 0) reply.assign(buf, static_cast<size_t>(n));
-    SSL_shutdown(ssl.get());
-  });
+  std::thread client(EhloClient, client_end.get(), &reply);
   std::string prelude, context;
   std::thread plain_side([&] {
     prelude = ReadExactly(plain.get(), kAnnounce.size() + kStatus1.size());
