@@ -13,7 +13,8 @@
 // after it is not a "bad command startup"), an event server reports what
 // master needs to know: it is TAKEN while its own CPU use over the last
 // kLoadWindow is at least kBusyHigh of one core (one event loop cannot do
-// more: another process would help) and AVAIL again below kBusyLow. The
+// more: another process would help) in kBusyWindows windows in a row,
+// and AVAIL again when a window falls below kBusyLow. The
 // figure is sampled at accepts (one clock_gettime per window) and, while
 // TAKEN, by a timer, so a process that stops getting clients turns
 // AVAIL again. Paused accepting (EMFILE) is TAKEN as well.
@@ -28,6 +29,9 @@ namespace {
 constexpr double kBusyHigh = 0.85;
 constexpr double kBusyLow = 0.5;
 constexpr long kLoadWindowNs = 100'000'000;
+// kBusyWindows - consecutive busy windows before TAKEN: a burst (a fresh
+// process's first handshakes, a benchmark's warm-up) is not load.
+constexpr int kBusyWindows = 3;
 
 long long Now(clockid_t clock) {
   timespec ts{};
@@ -53,7 +57,8 @@ void SampleLoad(ServerState& s) {
   long long cpu = Now(CLOCK_PROCESS_CPUTIME_ID);
   if (s.load_wall != 0) {
     double busy = static_cast<double>(cpu - s.load_cpu) / static_cast<double>(wall - s.load_wall);
-    if (!s.load_taken && busy >= kBusyHigh) {
+    s.busy_windows = busy >= kBusyHigh ? s.busy_windows + 1 : 0;
+    if (!s.load_taken && s.busy_windows >= kBusyWindows) {
       s.load_taken = true;
     } else if (s.load_taken && busy < kBusyLow) {
       s.load_taken = false;

@@ -41,6 +41,7 @@ struct ServerState {
   EventPtr accept_backoff;        // re-enables listeners after EMFILE & co.
   bool paused_taken = false;      // TAKEN while accepting is paused
   bool load_taken = false;        // TAKEN while this process is busy (kEvent)
+  int busy_windows = 0;           // consecutive busy load windows
   bool told_taken = false;        // what master was last told (ReportAvail)
   long long load_wall = 0;        // start of the load window (ns, monotonic)
   long long load_cpu = 0;         // process CPU time then (ns)
