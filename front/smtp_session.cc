@@ -47,8 +47,8 @@ void SmtpSession::ExpectQueue::pop_front() {
 bool SmtpSession::AttachClient(int fd) {
   client_ = std::make_unique<SmtpConn>(base_, kMaxBuffered);
   if (!client_->Attach(fd)) return false;
-  client_->SetCallbacks(ClientRead, nullptr, ClientEvent, this);
-  client_->SetTimeouts(cfg_.idle_timeout, std::chrono::seconds(0));
+  client_->SetCallbacks(ClientRead, ClientWritten, ClientEvent, this);
+  client_->SetTimeouts(cfg_.idle_timeout, cfg_.idle_timeout);
   client_->Enable(EV_READ | EV_WRITE);
   return true;
 }
@@ -90,7 +90,7 @@ void SmtpSession::Start() {
 bool SmtpSession::ConnectBackend() {
   phase_ = Phase::kConnecting;
   backend_ = std::make_unique<SmtpConn>(base_, kMaxBuffered);
-  backend_->SetCallbacks(BackendRead, nullptr, BackendEvent, this);
+  backend_->SetCallbacks(BackendRead, BackendWritten, BackendEvent, this);
   backend_->SetTimeouts(cfg_.idle_timeout, kBackendConnectTimeout);
   if (!backend_->Connect(reinterpret_cast<const sockaddr*>(&cfg_.backend), cfg_.backend_len)) {
     log::Warn("connect to backend: %s", strerror(errno));
@@ -104,7 +104,9 @@ bool SmtpSession::ConnectBackend() {
 void SmtpSession::EnterRelay() {
   phase_ = Phase::kRelay;
   std::string().swap(greeting_);  // not needed any more
-  if (backend_) backend_->SetTimeouts(std::chrono::seconds(0), std::chrono::seconds(0));
+  // From now on the client's idle timeout bounds each wait for a reply;
+  // the backend's output must still make progress (see Backpressure).
+  if (backend_) backend_->SetTimeouts(std::chrono::seconds(0), cfg_.idle_timeout);
   client_->Enable(EV_READ);
   OnClientData();  // input that came meanwhile waits in the buffer
 }
@@ -116,6 +118,11 @@ void SmtpSession::ClientEvent(SmtpConn*, short what, void* arg) {
   auto* s = static_cast<SmtpSession*>(arg);
   if (s->phase_ == Phase::kDone) return s->Finish(s->closing_why_);  // last reply not deliverable
   if (what & BEV_EVENT_TIMEOUT) {
+    if (what & BEV_EVENT_WRITING) {  // replies not read for the idle timeout: a last one would not be either
+      log::Info("timeout after %s from %s (client not reading)", s->data_mode_ ? "DATA" : "command",
+                s->endpoint_.c_str());
+      return s->Finish("timeout");
+    }
     log::Info("timeout after %s from %s", s->data_mode_ ? "DATA" : "command", s->endpoint_.c_str());
     return s->CloseAfter("421 4.4.2 " + s->cfg_.myhostname + " Error: timeout exceeded\r\n", "timeout");
   }
@@ -132,6 +139,10 @@ void SmtpSession::ClientEvent(SmtpConn*, short what, void* arg) {
 
 void SmtpSession::BackendFlushed(SmtpConn*, void* arg) { static_cast<SmtpSession*>(arg)->Finish("client disconnected"); }
 
+// BackendWritten - the backend took everything queued: held client
+// input may move on.
+void SmtpSession::BackendWritten(SmtpConn*, void* arg) { static_cast<SmtpSession*>(arg)->OnClientData(); }
+
 void SmtpSession::BackendEvent(SmtpConn*, short what, void* arg) {
   auto* s = static_cast<SmtpSession*>(arg);
   if (what & BEV_EVENT_CONNECTED) {
@@ -141,8 +152,10 @@ void SmtpSession::BackendEvent(SmtpConn*, short what, void* arg) {
   }
   static const char kUnavailable[] = "421 4.3.2 Service currently unavailable\r\n";
   if (what & BEV_EVENT_TIMEOUT) {
-    log::Warn("timeout while waiting for the backend %s for %s",
-              s->phase_ == Phase::kConnecting ? "to accept the connection" : "to answer", s->endpoint_.c_str());
+    const char* what_for = s->phase_ == Phase::kConnecting   ? "to accept the connection"
+                           : (what & BEV_EVENT_WRITING) != 0 ? "to take data"
+                                                             : "to answer";
+    log::Warn("timeout while waiting for the backend %s for %s", what_for, s->endpoint_.c_str());
     return s->CloseAfter(kUnavailable, "backend timeout");
   }
   if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
@@ -170,9 +183,18 @@ void SmtpSession::CloseAfter(const std::string& reply, const char* why) {
   client_->SetCallbacks(nullptr, ClientWritten, ClientEvent, this);
 }
 
+// ClientWritten - the client took every reply: a pending STARTTLS can go
+// on, and backend replies and client input held back by a full reply
+// queue move again.
 void SmtpSession::ClientWritten(SmtpConn*, void* arg) {
   auto* s = static_cast<SmtpSession*>(arg);
   if (s->phase_ == Phase::kDone) return s->Finish(s->closing_why_);
+  if (s->phase_ == Phase::kRelay && s->backend_ && !s->backend_->input().empty()) {
+    s->OnBackendData();
+    if (s->finished_) return;
+  }
+  s->OnClientData();
+  if (s->finished_) return;
   s->MaybeStartTls();
 }
 
@@ -185,6 +207,9 @@ void SmtpSession::SendBackend(std::string_view bytes) {
 }
 
 void SmtpSession::OnBackendData() {
+  // A client that does not read its replies: the backend's replies wait
+  // (ClientWritten resumes).
+  if (client_ && client_->output_size() >= kMaxBuffered) return;
   std::string_view in = backend_->input();
   replies_.Feed(in);
   backend_->Drain(in.size());
@@ -266,11 +291,19 @@ void SmtpSession::Drain() {
   MaybeStartTls();
 }
 
+// Congested - a queue is full: client input waits (see Backpressure in
+// smtp_session.h); BackendWritten, ClientWritten or the next backend
+// reply resumes.
+bool SmtpSession::Congested() const {
+  return (backend_ && backend_->output_size() >= kMaxBuffered) ||
+         (client_ && client_->output_size() >= kMaxBuffered) || expect_.size() >= kMaxPipelined;
+}
+
 void SmtpSession::OnClientData() {
   if (!client_ || finished_ || phase_ != Phase::kRelay) return;
   // client_ stays while the loop runs: only Finish() (which sets
   // finished_) and a successful hand-off (after this returns) drop it.
-  while (!finished_ && !starttls_pending_ && !await_data_reply_ && phase_ == Phase::kRelay) {
+  while (!finished_ && !starttls_pending_ && !await_data_reply_ && phase_ == Phase::kRelay && !Congested()) {
     std::string_view in = client_->input();
     size_t len = in.size();
     if (len == 0) break;

@@ -37,6 +37,17 @@
  *	and a client that leaves meanwhile ends the session at once.
  *	Message content (DATA, BDAT) is relayed without interpretation.
  *
+ *	Backpressure: commands and message content move to the backend
+ *	only while the backend's output queue and the client's reply queue
+ *	each hold less than kMaxBuffered bytes and fewer than kMaxPipelined
+ *	replies are outstanding; backend replies are taken only while the
+ *	client's reply queue is below kMaxBuffered. Otherwise the input
+ *	waits in its socket buffer (reading stops at kMaxBuffered) and the
+ *	relay resumes when the queue drains. In the relay, either peer's
+ *	output that makes no progress for smtpfront_timeout ends the
+ *	session, so a stalled backend or a client that does not read its
+ *	replies holds at most about 2 x kMaxBuffered, then goes.
+ *
  *	Memory: both sockets are front/smtp_conn.h connections, whose
  *	buffers exist only while they hold bytes; the reply FIFO, the reply
  *	assembler, the greeting and the wrapper's context reader hold no
@@ -44,8 +55,8 @@
  *	(the object, two connections with one read event each); with
  *	bufferevents and std::deque it was about 3.5 kB.
  * SECURITY
- *	Client lines are capped at kMaxCommandLine bytes; replies and
- *	buffers are bounded; an idle client is dropped.
+ *	Client lines are capped at kMaxCommandLine bytes; every queue is
+ *	bounded (see Backpressure); an idle or stalled peer is dropped.
  * DIAGNOSTICS
  *	"connect from/disconnect from [addr]:port", warnings for protocol
  *	violations, the discarded-input warning.
@@ -77,6 +88,7 @@ namespace pftls::front {
 
 inline constexpr size_t kMaxCommandLine = 4096;
 inline constexpr size_t kMaxBuffered = 256 * 1024;  // per direction, before we stop reading
+inline constexpr size_t kMaxPipelined = 4096;        // replies outstanding, before commands wait
 inline constexpr std::chrono::seconds kBackendConnectTimeout{30};
 
 struct FrontConfig {
@@ -117,6 +129,7 @@ class SmtpSession {
   class ExpectQueue {
    public:
     bool empty() const { return head_ == items_.size(); }
+    size_t size() const { return items_.size() - head_; }
     Expect& front() { return items_[head_]; }
     void push_back(Expect e) { items_.push_back(std::move(e)); }
     void pop_front();
@@ -132,9 +145,11 @@ class SmtpSession {
   static void BackendEvent(SmtpConn*, short what, void* arg);
   static void ClientWritten(SmtpConn*, void* arg);
   static void BackendFlushed(SmtpConn*, void* arg);
+  static void BackendWritten(SmtpConn*, void* arg);
 
   bool AttachClient(int fd);
   void OnClientData();
+  bool Congested() const;
   void OnCommand(const std::string& line);
   void OnBackendData();
   void OnBackendReply(const SmtpReply& r);

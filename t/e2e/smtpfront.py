@@ -12,7 +12,10 @@ STARTTLS; level none offers no STARTTLS; with tlsproxy gone STARTTLS gets
 454 and the session goes on in plaintext; a backend that accepts and never
 greets gets the client "421 4.3.2" after smtpfront_timeout, and a client
 that leaves meanwhile frees the backend connection at once; a wrapper-mode
-client that never completes the TLS handshake never reaches the backend.
+client that never completes the TLS handshake never reaches the backend;
+a backend that stops reading during DATA, and a client that pipelines
+NOOPs without reading the replies, leave smtpfront's memory bounded and
+the session ends (smtpfront_backpressure.py).
 Needs root; skips otherwise.
 """
 import glob
@@ -29,6 +32,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import pfinstance  # noqa: E402
+import smtpfront_backpressure  # noqa: E402
 from pfinstance import Smtp, client_context  # noqa: E402
 
 TOP = pfinstance.TOP
@@ -162,8 +166,9 @@ def main():
         print("skip: smtpfront e2e needs root (runs Debian's master(8))")
         return 0
     sink = SinkProc()
-    p_st, p_wr, p_enc, p_none, p_silent, p_wr_silent = (pfinstance.free_port() for _ in range(6))
+    p_st, p_wr, p_enc, p_none, p_silent, p_wr_silent, p_stall = (pfinstance.free_port() for _ in range(7))
     silent = SilentBackend()
+    stall = smtpfront_backpressure.StallBackend()
     to_silent = f"-o smtpfront_relay=inet:127.0.0.1:{silent.port} -o smtpfront_timeout=2s"
     inst = pfinstance.Instance(
         ours={"tlsproxy": "build/bin/tlsproxy", "tlsmgr": "build/bin/tlsmgr", "smtpfront": "build/bin/smtpfront"},
@@ -173,6 +178,7 @@ def main():
 127.0.0.1:{p_none} inet n - n - - smtpfront -o smtpfront_tls_security_level=none
 127.0.0.1:{p_silent} inet n - n - - smtpfront {to_silent}
 127.0.0.1:{p_wr_silent} inet n - n - - smtpfront {to_silent} -o smtpfront_tls_wrappermode=yes
+127.0.0.1:{p_stall} inet n - n - - smtpfront -o smtpfront_relay=inet:127.0.0.1:{stall.port} -o smtpfront_timeout=2s
 tlsproxy unix - - n - 0 tlsproxy
 tlsmgr unix - - n 1000? 1 tlsmgr
 """,
@@ -180,10 +186,11 @@ tlsmgr unix - - n 1000? 1 tlsmgr
     tmp = tempfile.mkdtemp(prefix="pftls-front-")
     try:
         inst.start(wait_for=("127.0.0.1", p_st))
-        for p in (p_wr, p_enc, p_none, p_silent, p_wr_silent):
+        for p in (p_wr, p_enc, p_none, p_silent, p_wr_silent, p_stall):
             pfinstance.wait_port("127.0.0.1", p)
         run_cases(inst, sink, p_st, p_wr, p_enc, p_none, tmp)
         backend_bounds(p_silent, p_wr_silent, silent)
+        smtpfront_backpressure.run(p_stall, stall, check)
     finally:
         if failures:
             print("---- maillog (last 50 lines)\n" + "\n".join(inst.log().splitlines()[-50:]))

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <thread>
 #include <vector>
 
@@ -38,6 +39,7 @@ std::vector<unsigned char> Sha256(const std::vector<unsigned char>& v) {
 class TlsSessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    signal(SIGPIPE, SIG_IGN);  // as in every daemon (util/daemon_server.cc); not left to an earlier test
     key_ = testutil::MakeKey("ec");
     cert_ = testutil::MakeSelfSigned(key_.get(), "relay.example.test");
     sctx_.reset(SSL_CTX_new(TLS_server_method()));
