@@ -129,4 +129,5 @@ def run_case(n, name, body, sysm, allow_fail=None):
     # case 7: smtpfront works through the flood's backlog of closed clients
     b, a = fds_settle(sysm, fds_before, 30 if n == 7 else 5)
     got = delivered_ok(sysm, load, n_before)
-    return f"{figure}; load {ok} ok/{bad} failed; fds {b}->{a}; {got} messages delivered"
+    why = f" ({'; '.join(sorted({r[4] for r in load.records if not r[2]})[:3])})" if bad else ""
+    return f"{figure}; load {ok} ok/{bad} failed{why}; fds {b}->{a}; {got} messages delivered"
