@@ -288,6 +288,10 @@ class HandoffServer::Conn {
 
 HandoffServer::HandoffServer(event_base* base, HandoffEnv env) : base_(base), env_(std::move(env)) {
   reaper_.reset(event_new(base_, -1, 0, Reap, this));
+  // The spare from the start: a process whose very first receive comes
+  // at the descriptor limit still has a slot to give up, and the count
+  // of descriptors a process holds does not change with its first client.
+  TakeSpare();
 }
 
 HandoffServer::~HandoffServer() = default;

@@ -112,7 +112,7 @@ class HandoffServer {
   std::vector<std::unique_ptr<Conn>> dead_conns_;
   std::vector<Live> dead_sessions_;
   EventPtr reaper_;
-  UniqueFd spare_;        // one descriptor kept free for a client socket
+  UniqueFd spare_;        // one descriptor kept free for a client socket (held from construction)
   time_t limit_warned_ = 0;
 };
 
