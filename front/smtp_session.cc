@@ -127,14 +127,41 @@ void SmtpSession::ClientEvent(SmtpConn*, short what, void* arg) {
     return s->CloseAfter("421 4.4.2 " + s->cfg_.myhostname + " Error: timeout exceeded\r\n", "timeout");
   }
   if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-    // Bytes the client sent before leaving still reach the backend.
-    if ((what & BEV_EVENT_EOF) && s->backend_ && s->backend_->output_size() > 0) {
-      s->client_.reset();
-      s->backend_->SetCallbacks(nullptr, BackendFlushed, BackendEvent, s);
+    if ((what & BEV_EVENT_EOF) && s->phase_ == Phase::kRelay && s->backend_ && !s->client_eof_) {
+      // The client sent all it will; it may still read (a half-close).
+      // What it sent is still relayed and answered, then the session
+      // ends (EndAfterEof). No client read timeout runs any more: the
+      // backend's replies are bounded by the idle timeout instead.
+      s->client_eof_ = true;
+      s->backend_->SetTimeouts(s->cfg_.idle_timeout, s->cfg_.idle_timeout);
+      s->OnClientData();  // ends with EndAfterEof()
       return;
     }
+    // A client that went away: bytes it sent still reach the backend.
+    if (((what & BEV_EVENT_EOF) || s->client_eof_) && s->backend_ && s->backend_->output_size() > 0)
+      return s->FlushBackendThenFinish();
     s->Finish("client disconnected");
   }
+}
+
+// FlushBackendThenFinish - the client is gone or done: what it sent and
+// the backend has not taken yet still goes (bounded by the backend's
+// write timeout), then the session ends.
+void SmtpSession::FlushBackendThenFinish() {
+  client_.reset();
+  backend_->SetCallbacks(nullptr, BackendFlushed, BackendEvent, this);
+}
+
+// EndAfterEof - after the client's EOF: once its input holds no further
+// command or content, every reply has been passed on and the client has
+// taken them all, the session ends.
+void SmtpSession::EndAfterEof() {
+  if (!client_eof_ || finished_ || phase_ != Phase::kRelay || !client_) return;
+  std::string_view in = client_->input();
+  bool more = !in.empty() && (data_mode_ || bdat_left_ > 0 || in.find('\n') != std::string_view::npos);
+  if (more || !expect_.empty() || client_->output_size() > 0) return;
+  if (backend_ && backend_->output_size() > 0) return FlushBackendThenFinish();
+  Finish("client disconnected");
 }
 
 void SmtpSession::BackendFlushed(SmtpConn*, void* arg) { static_cast<SmtpSession*>(arg)->Finish("client disconnected"); }
@@ -337,6 +364,7 @@ void SmtpSession::OnClientData() {
     client_->Drain(n);
     OnCommand(line);
   }
+  if (client_eof_) EndAfterEof();
 }
 
 void SmtpSession::DataBytes() {
@@ -389,6 +417,7 @@ void SmtpSession::OnCommand(const std::string& line) {
 
 void SmtpSession::MaybeStartTls() {
   if (!starttls_pending_ || phase_ != Phase::kRelay || !expect_.empty() || !client_) return;
+  if (client_eof_) return Finish("client disconnected");  // it cannot send a ClientHello any more
   if (client_->output_size() > 0) {
     client_->SetCallbacks(ClientRead, ClientWritten, ClientEvent, this);
     return;  // ClientWritten() comes back here

@@ -48,6 +48,12 @@
  *	session, so a stalled backend or a client that does not read its
  *	replies holds at most about 2 x kMaxBuffered, then goes.
  *
+ *	A client's EOF during the relay is a half-close: the commands and
+ *	content it sent before are still relayed and their replies written
+ *	(it may still be reading), then the session ends; a client that is
+ *	gone for good fails the first write, and what it sent still reaches
+ *	the backend.
+ *
  *	Memory: both sockets are front/smtp_conn.h connections, whose
  *	buffers exist only while they hold bytes; the reply FIFO, the reply
  *	assembler, the greeting and the wrapper's context reader hold no
@@ -165,6 +171,8 @@ class SmtpSession {
   void CloseAfter(const std::string& reply, const char* why);
   void DataBytes();
   void Finish(const char* why);
+  void FlushBackendThenFinish();
+  void EndAfterEof();
 
   event_base* base_;
   const FrontConfig& cfg_;
@@ -187,6 +195,7 @@ class SmtpSession {
   UniqueFd proxy_fd_;                           // wrapper: the tlsproxy stream meanwhile
   const char* closing_why_ = "";  // CloseAfter()
   bool finished_ = false;
+  bool client_eof_ = false;  // the client half-closed: relay what it sent, then end
 };
 
 }  // namespace pftls::front

@@ -15,7 +15,8 @@ that leaves meanwhile frees the backend connection at once; a wrapper-mode
 client that never completes the TLS handshake never reaches the backend;
 a backend that stops reading during DATA, and a client that pipelines
 NOOPs without reading the replies, leave smtpfront's memory bounded and
-the session ends (smtpfront_backpressure.py).
+the session ends; a client that half-closes after its commands still gets
+every reply (smtpfront_backpressure.py).
 Needs root; skips otherwise.
 """
 import glob
@@ -190,7 +191,7 @@ tlsmgr unix - - n 1000? 1 tlsmgr
             pfinstance.wait_port("127.0.0.1", p)
         run_cases(inst, sink, p_st, p_wr, p_enc, p_none, tmp)
         backend_bounds(p_silent, p_wr_silent, silent)
-        smtpfront_backpressure.run(p_stall, stall, check)
+        smtpfront_backpressure.run(p_stall, stall, check, p_st)
     finally:
         if failures:
             print("---- maillog (last 50 lines)\n" + "\n".join(inst.log().splitlines()[-50:]))

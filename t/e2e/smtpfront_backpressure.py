@@ -13,6 +13,12 @@ smtpfront service relaying to it with smtpfront_timeout=2s:
 
 Without backpressure smtpfront queued everything: its RSS grew by the
 size of the flood and the session never ended while the client sent.
+
+Half-close: a client that sends its commands and then shuts down its
+write side still gets every reply - "EHLO, QUIT" to the sink ends with
+its 221, and 100,000 pipelined NOOPs (more than the 256 KiB that make
+smtpfront hold input back) get 100,000 replies. Before, the EOF ended
+the session at once and the replies were lost.
 """
 import os
 import socket
@@ -141,7 +147,46 @@ def flood(port, setup, chunk, check, name):
           f"sent {state['sent'] >> 20} MiB, {state['error']} after {took:.1f}s")
 
 
-def run(port, backend, check):
+def half_close(port, payload, want, check, name):
+    c = socket.create_connection(("127.0.0.1", port), 10)
+    greeting = expect(c, b"220 ")  # a client that waits for the greeting (before it, EOF ends all)
+    c.settimeout(20)
+
+    def sender():
+        try:
+            c.sendall(payload)
+            c.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+    th = threading.Thread(target=sender, daemon=True)
+    th.start()
+    got = bytearray()
+    try:
+        while True:
+            d = c.recv(1 << 16)
+            if not d:
+                break
+            got += d
+    except OSError as e:
+        got += f"[{e}]".encode()
+    th.join(5)
+    c.close()
+    ok, detail = want(bytes(got))
+    check(f"half-close: {name}", greeting and ok, detail)
+
+
+def run(port, backend, check, sink_port):
+    def ends_with_221(got):
+        return got.rstrip().split(b"\r\n")[-1].startswith(b"221 "), repr(got[-80:])
+    half_close(sink_port, b"EHLO x.example\r\nQUIT\r\n", ends_with_221, check,
+               "EHLO, QUIT and EOF: every reply, 221 last")
+    n = 100000
+
+    def all_replies(got):
+        k = got.count(b"250 ok\r\n")
+        return k == n + 1, f"{k} of {n + 1} replies"
+    half_close(port, b"NOOP\r\n" * n + b"QUIT\r\n", all_replies, check,
+               f"{n} pipelined NOOPs, QUIT and EOF: every reply")
     stalled = backend.stalled
     flood(port, [(b"MAIL FROM:<a@example.com>\r\n", b"250 "), (b"RCPT TO:<b@example.com>\r\n", b"250 "),
                  (b"DATA\r\n", b"354 ")], b"x" * 65534 + b"\r\n", check, "stalled backend during DATA")
