@@ -84,6 +84,18 @@ class HandoffTest : public ::testing::Test {
     server_->Accept(UniqueFd(sv[1]));
     return UniqueFd(sv[0]);
   }
+  // EarlyHandoff - a new plaintext connection on which req and a client
+  // socket arrive in one message; returns our end, the client's end of
+  // that socket in *client_end.
+  UniqueFd EarlyHandoff(const std::string& req, UniqueFd* client_end) {
+    UniqueFd plain = Connect();
+    int tcp[2];
+    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, tcp), 0);
+    client_end->reset(tcp[0]);
+    UniqueFd proxy_end(tcp[1]);
+    EXPECT_TRUE(ipc::SendWithFd(plain.get(), req.data(), req.size(), proxy_end.get()).ok());
+    return plain;
+  }
   void RunFor(int ms) {
     timeval tv{ms / 1000, (ms % 1000) * 1000};
     event_base_loopexit(base_.get(), &tv);
@@ -210,15 +222,26 @@ std::string EarlyRequest(unsigned flags) {
   return r + "pftls_flags\0004\0\0"s;
 }
 
+// EarlyFrontSide - the front end of an early hand-off on fd: announcement
+// and status into *prelude, the context list (its namaddr into *namaddr),
+// then "250 ok" to the client's "EHLO x".
+void EarlyFrontSide(int fd, std::string* prelude, std::string* namaddr) {
+  *prelude = ReadExactly(fd, kAnnounce.size() + kStatus1.size());
+  ipc::Attr0Parser parser;
+  while (!parser.done()) {
+    char c;
+    if (read(fd, &c, 1) != 1) return;
+    if (!parser.Feed(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&c), 1))) return;
+  }
+  auto ctx = ipc::TlsContext::Decode(parser.Take());
+  if (ctx) *namaddr = ctx->namaddr;
+  if (ReadExactly(fd, 8) == "EHLO x\r\n") (void)!write(fd, "250 ok\r\n", 8);
+}
+
 TEST_F(HandoffTest, EarlyHandoffSendsAnnouncementAndStatusWithTheContext) {
   MakeServer();
-  UniqueFd plain = Connect();
-  int tcp[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, tcp), 0);
-  UniqueFd client_end(tcp[0]), proxy_end(tcp[1]);
-  std::string req = EarlyRequest(1 | 4);  // server role + SEND_CONTEXT
-  ASSERT_TRUE(ipc::SendWithFd(plain.get(), req.data(), req.size(), proxy_end.get()).ok());
-  proxy_end.reset();
+  UniqueFd client_end;
+  UniqueFd plain = EarlyHandoff(EarlyRequest(1 | 4), &client_end);  // server role + SEND_CONTEXT
   RunFor(100);
   pollfd p{plain.get(), POLLIN, 0};
   EXPECT_EQ(poll(&p, 1, 0), 0) << "nothing may come before the handshake";
@@ -226,18 +249,7 @@ TEST_F(HandoffTest, EarlyHandoffSendsAnnouncementAndStatusWithTheContext) {
   std::string reply;
   std::thread client(EhloClient, client_end.get(), &reply);
   std::string prelude, context;
-  std::thread plain_side([&] {
-    prelude = ReadExactly(plain.get(), kAnnounce.size() + kStatus1.size());
-    ipc::Attr0Parser parser;
-    while (!parser.done()) {
-      char c;
-      if (read(plain.get(), &c, 1) != 1) return;
-      if (!parser.Feed(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&c), 1))) return;
-    }
-    auto ctx = ipc::TlsContext::Decode(parser.Take());
-    if (ctx) context = ctx->namaddr;
-    if (ReadExactly(plain.get(), 8) == "EHLO x\r\n") (void)!write(plain.get(), "250 ok\r\n", 8);
-  });
+  std::thread plain_side(EarlyFrontSide, plain.get(), &prelude, &context);
   RunUntilIdle(10000);
   plain_side.join();
   client.join();
@@ -270,13 +282,8 @@ TEST_F(HandoffTest, EarlyHandoffWithoutTlsGetsStatusZeroAtOnce) {
 
 TEST_F(HandoffTest, DescriptorWithoutTheEarlyFlagIsDropped) {
   MakeServer();
-  UniqueFd plain = Connect();
-  int tcp[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, tcp), 0);
-  UniqueFd client_end(tcp[0]), proxy_end(tcp[1]);
-  std::string req = Request(1);
-  ASSERT_TRUE(ipc::SendWithFd(plain.get(), req.data(), req.size(), proxy_end.get()).ok());
-  proxy_end.reset();
+  UniqueFd client_end;
+  UniqueFd plain = EarlyHandoff(Request(1), &client_end);
   RunFor(100);
   std::string got = ReadExactly(plain.get(), kAnnounce.size() + kStatus1.size());
   EXPECT_TRUE(got.empty() || got == kAnnounce) << got;  // no status: dropped
@@ -298,25 +305,11 @@ TEST_F(HandoffTest, FirstDescriptorArrivesAtTheLimit) {
   GTEST_SKIP() << "needs free descriptors under UBSan's vptr check";
 #endif
   MakeServer();
-  UniqueFd plain = Connect();
-  int tcp[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, tcp), 0);
-  UniqueFd client_end(tcp[0]), proxy_end(tcp[1]);
-  std::string req = EarlyRequest(1 | 4);  // server role + SEND_CONTEXT
-  ASSERT_TRUE(ipc::SendWithFd(plain.get(), req.data(), req.size(), proxy_end.get()).ok());
-  proxy_end.reset();
-  std::string reply, prelude;
+  UniqueFd client_end;
+  UniqueFd plain = EarlyHandoff(EarlyRequest(1 | 4), &client_end);  // server role + SEND_CONTEXT
+  std::string reply, prelude, context;
   std::thread client(EhloClient, client_end.get(), &reply);
-  std::thread plain_side([&] {
-    prelude = ReadExactly(plain.get(), kAnnounce.size() + kStatus1.size());
-    ipc::Attr0Parser parser;
-    while (!parser.done()) {
-      char c;
-      if (read(plain.get(), &c, 1) != 1) return;
-      if (!parser.Feed(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&c), 1))) return;
-    }
-    if (ReadExactly(plain.get(), 8) == "EHLO x\r\n") (void)!write(plain.get(), "250 ok\r\n", 8);
-  });
+  std::thread plain_side(EarlyFrontSide, plain.get(), &prelude, &context);
   // Now fill the table: not one slot free (the spare aside).
   rlimit saved{};
   getrlimit(RLIMIT_NOFILE, &saved);
