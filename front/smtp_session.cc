@@ -418,10 +418,7 @@ void SmtpSession::OnCommand(const std::string& line) {
 void SmtpSession::MaybeStartTls() {
   if (!starttls_pending_ || phase_ != Phase::kRelay || !expect_.empty() || !client_) return;
   if (client_eof_) return Finish("client disconnected");  // it cannot send a ClientHello any more
-  if (client_->output_size() > 0) {
-    client_->SetCallbacks(ClientRead, ClientWritten, ClientEvent, this);
-    return;  // ClientWritten() comes back here
-  }
+  if (client_->output_size() > 0) return;  // ClientWritten() comes back here
   if (size_t n = client_->input().size()) {
     log::Warn("%s: discarding %zu bytes of input sent after STARTTLS (possible command injection)",
               endpoint_.c_str(), n);

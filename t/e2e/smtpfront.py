@@ -191,7 +191,7 @@ tlsmgr unix - - n 1000? 1 tlsmgr
             pfinstance.wait_port("127.0.0.1", p)
         run_cases(inst, sink, p_st, p_wr, p_enc, p_none, tmp)
         backend_bounds(p_silent, p_wr_silent, silent)
-        smtpfront_backpressure.run(p_stall, stall, check, p_st)
+        smtpfront_backpressure.run(inst, p_stall, stall, check, p_st)
     finally:
         if failures:
             print("---- maillog (last 50 lines)\n" + "\n".join(inst.log().splitlines()[-50:]))

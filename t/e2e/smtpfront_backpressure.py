@@ -20,7 +20,6 @@ its 221, and 100,000 pipelined NOOPs (more than the 256 KiB that make
 smtpfront hold input back) get 100,000 replies. Before, the EOF ended
 the session at once and the replies were lost.
 """
-import os
 import socket
 import threading
 import time
@@ -80,19 +79,6 @@ def rss_kb(pids):
     return out
 
 
-def smtpfront_pids():
-    pids = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/comm") as f:
-                    if f.read().strip() == "smtpfront":
-                        pids.append(int(d))
-            except OSError:
-                pass
-    return pids
-
-
 def expect(sock, prefix, deadline=10.0):
     sock.settimeout(deadline)
     buf = b""
@@ -104,7 +90,7 @@ def expect(sock, prefix, deadline=10.0):
     return prefix in buf
 
 
-def flood(port, setup, chunk, check, name):
+def flood(inst, port, setup, chunk, check, name):
     """Connect, run setup (commands and the replies awaited), then send
     chunk repeatedly without reading until FLOOD bytes or an error; watch
     smtpfront's RSS meanwhile."""
@@ -117,7 +103,7 @@ def flood(port, setup, chunk, check, name):
         check(f"{name}: session set up", False)
         c.close()
         return
-    base = rss_kb(smtpfront_pids())
+    base = rss_kb(inst.pids("smtpfront"))
     state = {"sent": 0, "error": None, "ended": None}
 
     def sender():
@@ -175,7 +161,7 @@ def half_close(port, payload, want, check, name):
     check(f"half-close: {name}", greeting and ok, detail)
 
 
-def run(port, backend, check, sink_port):
+def run(inst, port, backend, check, sink_port):
     def ends_with_221(got):
         return got.rstrip().split(b"\r\n")[-1].startswith(b"221 "), repr(got[-80:])
     half_close(sink_port, b"EHLO x.example\r\nQUIT\r\n", ends_with_221, check,
@@ -188,7 +174,7 @@ def run(port, backend, check, sink_port):
     half_close(port, b"NOOP\r\n" * n + b"QUIT\r\n", all_replies, check,
                f"{n} pipelined NOOPs, QUIT and EOF: every reply")
     stalled = backend.stalled
-    flood(port, [(b"MAIL FROM:<a@example.com>\r\n", b"250 "), (b"RCPT TO:<b@example.com>\r\n", b"250 "),
+    flood(inst, port, [(b"MAIL FROM:<a@example.com>\r\n", b"250 "), (b"RCPT TO:<b@example.com>\r\n", b"250 "),
                  (b"DATA\r\n", b"354 ")], b"x" * 65534 + b"\r\n", check, "stalled backend during DATA")
     check("stalled backend: it did stall", backend.stalled == stalled + 1)
-    flood(port, [(b"NOOP\r\n", b"250 ")], b"NOOP\r\n" * 10000, check, "client never reads its replies")
+    flood(inst, port, [(b"NOOP\r\n", b"250 ")], b"NOOP\r\n" * 10000, check, "client never reads its replies")
